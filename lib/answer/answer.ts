@@ -1,0 +1,41 @@
+// Answer is what a zone returns for one question: an RCODE and three record
+// sections. Negative answers carry the zone's SOA in AUTHORITY (RFC 2308 §2.1-2.2).
+import { Rcode } from '../dns/constants.js';
+import type { Rr } from '../dns/records.js';
+
+/** Answer is a zone's authoritative reply, before encoding. */
+export interface Answer {
+  rcode: Rcode;
+  answers: Rr[];
+  authority: Rr[];
+  additional: Rr[];
+}
+
+/** positive returns a NOERROR answer; with no records it is NODATA, so callers pass the SOA for that. */
+export function positive(answers: Rr[], additional: Rr[] = []): Answer {
+  return { rcode: Rcode.NOERROR, answers, authority: [], additional };
+}
+
+/** nodata is NOERROR with no answers and the SOA in AUTHORITY: the name exists, not with that type (RFC 2308 §2.2). */
+export function nodata(soa: Rr): Answer {
+  return { rcode: Rcode.NOERROR, answers: [], authority: [soa], additional: [] };
+}
+
+/** nxdomain says the name does not exist, with the SOA in AUTHORITY (RFC 2308 §2.1). */
+export function nxdomain(soa: Rr): Answer {
+  return { rcode: Rcode.NXDOMAIN, answers: [], authority: [soa], additional: [] };
+}
+
+/** orNodata turns an empty positive answer into NODATA. */
+export function orNodata(answer: Answer, soa: Rr): Answer {
+  return answer.answers.length === 0 ? nodata(soa) : answer;
+}
+
+/** shuffle reorders a list in place, uniformly (Fisher-Yates), to spread load across instances. */
+export function shuffle<T>(list: T[]): T[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  return list;
+}

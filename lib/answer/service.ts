@@ -1,0 +1,78 @@
+// Service answers from instances (SPEC §2), shared by every registry, as CoreDNS's
+// backend_lookup.go is: health filter, tag filter, SRV with glue, or addresses.
+import { isIP } from 'node:net';
+import type { Instance } from '../catalog/types.js';
+import { hexAddr } from '../dns/addr.js';
+import { RRType } from '../dns/constants.js';
+import type { Rr } from '../dns/records.js';
+import { addressAnswers, addressRecord } from './address.js';
+import { shuffle } from './answer.js';
+
+/** HealthPolicy says which instances answer. */
+export interface HealthPolicy {
+  onlyPassing: boolean;
+}
+
+/** healthy keeps instances that may answer: never critical; warning unless onlyPassing. */
+export function healthy(instances: readonly Instance[], policy: HealthPolicy): Instance[] {
+  return instances.filter((i) => i.health === 'passing' || (i.health === 'warning' && !policy.onlyPassing));
+}
+
+/** withTag keeps instances carrying a tag, compared case-insensitively. */
+export function withTag(instances: readonly Instance[], tag: string): Instance[] {
+  const want = tag.toLowerCase();
+  return instances.filter((i) => i.tags.some((t) => t.toLowerCase() === want));
+}
+
+/** instanceAddress is where an instance is reached: its own address, else its node's. */
+export function instanceAddress(i: Instance): string {
+  return i.address !== '' ? i.address : i.nodeAddress;
+}
+
+/** NameContext is what SRV targets are named with. */
+export interface NameContext {
+  zone: string;
+  dc: string;
+}
+
+/**
+ * srvTarget names an instance in an SRV record: its node when it has no address of its
+ * own, <hex>.addr.<dc>.<zone> for its own IP, the hostname itself otherwise.
+ */
+export function srvTarget(i: Instance, ctx: NameContext): string {
+  if (i.address === '') return `${i.node}.node.${ctx.dc}.${ctx.zone}`.toLowerCase();
+  if (isIP(i.address)) return `${hexAddr(i.address)}.addr.${ctx.dc}.${ctx.zone}`;
+  return i.address.endsWith('.') ? i.address : `${i.address}.`;
+}
+
+/** srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue of their targets. */
+export function srvRecords(owner: string, ttl: number, instances: readonly Instance[], ctx: NameContext): { answers: Rr[]; additional: Rr[] } {
+  const answers: Rr[] = [];
+  const glue = new Map<string, Rr>();
+  const seen = new Set<string>();
+  for (const i of instances) {
+    const key = `${i.node}\0${instanceAddress(i)}\0${i.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const target = srvTarget(i, ctx);
+    const weight = i.health === 'warning' ? i.weights.warning : i.weights.passing;
+    answers.push({ name: owner, ttl, type: 'SRV', priority: i.priority, weight, port: i.port, target });
+    const address = instanceAddress(i);
+    const rr = addressRecord(target, ttl, address);
+    if (rr) glue.set(`${target}\0${address}`, rr);
+  }
+  return { answers: shuffle(answers), additional: [...glue.values()] };
+}
+
+/** serviceRecords answers qtype for the instances left after filtering; [] means NODATA. */
+export function serviceRecords(
+  owner: string,
+  qtype: number,
+  ttl: number,
+  instances: readonly Instance[],
+  ctx: NameContext,
+): { answers: Rr[]; additional: Rr[] } {
+  if (qtype === RRType.SRV) return srvRecords(owner, ttl, instances, ctx);
+  const addresses = shuffle(instances.map(instanceAddress));
+  return { answers: addressAnswers(owner, ttl, addresses, qtype), additional: [] };
+}

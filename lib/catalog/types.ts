@@ -1,0 +1,51 @@
+// The catalog model (SPEC §1): what every registry produces and every answer is built from.
+
+/** Health is the worst state of an instance's checks, node-level checks included. */
+export type Health = 'passing' | 'warning' | 'critical';
+
+/** Weights are the SRV weights for passing and warning instances (Consul's Weights). */
+export interface Weights {
+  passing: number;
+  warning: number;
+}
+
+/** CatalogNode is a machine that runs instances. */
+export interface CatalogNode {
+  name: string;
+  /** address is an IP address or, rarely, a hostname. */
+  address: string;
+  datacenter: string;
+  meta: Readonly<Record<string, string>>;
+}
+
+/** Instance is one registered instance of a service. */
+export interface Instance {
+  service: string;
+  id: string;
+  node: string;
+  nodeAddress: string;
+  /** address is the service's own address: '' means the node's address; else an IP or a hostname. */
+  address: string;
+  port: number;
+  tags: readonly string[];
+  meta: Readonly<Record<string, string>>;
+  weights: Weights;
+  /** priority is the SRV priority, 1 by default. */
+  priority: number;
+  health: Health;
+}
+
+/** ReverseEntry is what is known at one IP address. */
+export interface ReverseEntry {
+  nodes: readonly CatalogNode[];
+  services: readonly string[];
+}
+
+/** Lookup is a value that is ready now, or (a cold cache miss) later. */
+export type Lookup<T> = T | Promise<T>;
+
+/** CatalogChange says what changed, so that caches can drop exactly what is stale. */
+export type CatalogChange = { kind: 'all' } | { kind: 'service'; name: string; datacenter: string };
+
+/** DEFAULT_WEIGHTS are Consul's defaults. */
+export const DEFAULT_WEIGHTS: Weights = Object.freeze({ passing: 1, warning: 1 });

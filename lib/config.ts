@@ -1,0 +1,296 @@
+// Configuration: one table of options, read from flags, SRVDNS_* environment variables
+// and a YAML/JSON config file (flags win over env, env over file), validated once at
+// start-up. Defaults live in the table and nowhere else; unknown keys are rejected by name.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { fqdn, isValidName } from './dns/names.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
+
+interface OptionSpec {
+  kind: Kind;
+  help: string;
+  arg?: string;
+  default?: string | boolean | readonly string[];
+  /** env lists extra environment variables read (after SRVDNS_*), e.g. CONSUL_HTTP_ADDR. */
+  env?: readonly string[];
+}
+
+/** OPTIONS is every setting srvdns has: flag `--name`, env `SRVDNS_NAME`, config key `name`. */
+export const OPTIONS = {
+  config: { kind: 'string', arg: 'FILE', help: 'YAML or JSON config file whose keys are these option names' },
+  listen: {
+    kind: 'strings',
+    arg: 'HOST:PORT',
+    default: ['127.0.0.1:8600'],
+    help: 'address to answer on, UDP and TCP; repeatable ([::1]:8600 for IPv6, port 0 picks a free port)',
+  },
+  domain: { kind: 'string', arg: 'NAME', default: 'consul.', help: 'the zone of Consul-style names' },
+  'alt-domain': { kind: 'string', arg: 'NAME', help: 'a second zone answering the same names (Consul alt_domain)' },
+  datacenter: { kind: 'string', arg: 'NAME', default: 'dc1', help: 'the local datacenter' },
+  file: { kind: 'string', arg: 'PATH', help: 'serve the catalog in this JSON or YAML file, reloaded when it changes' },
+  'only-passing': { kind: 'boolean', default: false, help: 'leave instances in warning state out of answers' },
+  ttl: { kind: 'seconds', arg: 'SECONDS', default: '0', help: 'TTL of service records (30, 30s, 5m)' },
+  'service-ttl': {
+    kind: 'strings',
+    arg: 'NAME=SECONDS',
+    help: 'TTL for one service, or for names matching prefix* or *; repeatable (config file: a map)',
+  },
+  'node-ttl': { kind: 'seconds', arg: 'SECONDS', default: '0', help: 'TTL of node and .addr records' },
+  'soa-min-ttl': {
+    kind: 'seconds',
+    arg: 'SECONDS',
+    default: '0',
+    help: 'SOA minimum: how long resolvers may cache a negative answer (RFC 2308)',
+  },
+  'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
+  'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
+  'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof OPTIONS;
+type Raw = string | boolean | readonly string[];
+
+/** Endpoint is an address to listen on. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** TtlRule is a per-service TTL: an exact name, a prefix (`web*`), or everything (`*`). */
+export interface TtlRule {
+  pattern: string;
+  ttl: number;
+}
+
+/** Config is the validated configuration; everything else reads only this. */
+export interface Config {
+  listen: Endpoint[];
+  /** domain and altDomain are lower-case FQDNs. */
+  domain: string;
+  altDomain: string | undefined;
+  datacenter: string;
+  file: string | undefined;
+  onlyPassing: boolean;
+  ttl: number;
+  serviceTtl: TtlRule[];
+  nodeTtl: number;
+  soaMinTtl: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  logLevel: LogLevel;
+}
+
+/** ConfigError is a bad option value or key; the CLI prints it and exits 2. */
+export class ConfigError extends Error {}
+
+function envName(name: string): string {
+  return `SRVDNS_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function fail(source: string, message: string): never {
+  throw new ConfigError(`${source}: ${message}`);
+}
+
+/** parseSeconds reads 30, 30s, 5m or 1h as whole seconds. */
+function parseSeconds(source: string, value: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(value.trim());
+  if (!m) fail(source, `expected whole seconds like 30, 30s, 5m or 1h, got "${value}"`);
+  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  if (n > 2147483647) fail(source, `at most 2147483647 seconds (RFC 2181 §8), got "${value}"`);
+  return n;
+}
+
+/** parseDuration reads 500ms, 10s, 5m or 1h as milliseconds. */
+function parseDuration(source: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+  if (!m) fail(source, `expected a duration like 500ms, 10s or 5m, got "${value}"`);
+  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parseEndpoint(source: string, value: string): Endpoint {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value.trim());
+  const host = m?.[1] ?? m?.[2];
+  if (!m || !host || isIP(host) === 0 || Number(m[3]) > 65535) {
+    fail(source, `expected IP:PORT or [IPv6]:PORT, got "${value}"`);
+  }
+  return { host, port: Number(m[3]) };
+}
+
+function parseZone(source: string, value: string): string {
+  const zone = fqdn(value);
+  if (zone === '.' || !isValidName(zone) || !/^[a-z0-9_.-]+$/.test(zone)) fail(source, `not a domain name: "${value}"`);
+  return zone;
+}
+
+function parseTtlRule(source: string, value: string): TtlRule {
+  const eq = value.lastIndexOf('=');
+  if (eq <= 0) fail(source, `expected NAME=SECONDS, prefix*=SECONDS or *=SECONDS, got "${value}"`);
+  const pattern = value.slice(0, eq).trim().toLowerCase();
+  if (pattern.slice(0, -1).includes('*')) fail(source, `only a trailing * is allowed, got "${pattern}"`);
+  return { pattern, ttl: parseSeconds(source, value.slice(eq + 1)) };
+}
+
+/** fromFileValue normalises a config file value to the string forms flags use. */
+function fromFileValue(key: OptionName, value: unknown): Raw {
+  const source = `config key '${key}'`;
+  const spec: OptionSpec = OPTIONS[key];
+  if (spec.kind === 'boolean') {
+    if (typeof value !== 'boolean') fail(source, `expected true or false, got ${JSON.stringify(value)}`);
+    return value;
+  }
+  if (spec.kind === 'strings') {
+    if (key === 'service-ttl' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.entries(value).map(([k, v]) => `${k}=${String(v)}`);
+    }
+    const list = Array.isArray(value) ? value : [value];
+    if (!list.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      fail(source, `expected a string or a list of strings, got ${JSON.stringify(value)}`);
+    }
+    return list.map(String);
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') fail(source, `expected a value, got ${JSON.stringify(value)}`);
+  return String(value);
+}
+
+function fromEnvValue(key: OptionName, value: string, source: string): Raw {
+  const spec: OptionSpec = OPTIONS[key];
+  if (spec.kind === 'boolean') {
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off|)$/i.test(value)) return false;
+    fail(source, `expected true or false, got "${value}"`);
+  }
+  if (spec.kind === 'strings') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value;
+}
+
+function readConfigFile(path: string): Partial<Record<OptionName, Raw>> {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`config file ${path}: expected a map of options`);
+  const out: Partial<Record<OptionName, Raw>> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!(key in OPTIONS) || key === 'config') throw new ConfigError(`config file ${path}: unknown key '${key}'`);
+    out[key as OptionName] = fromFileValue(key as OptionName, value);
+  }
+  return out;
+}
+
+/** CliRequest is what the command line asked for besides configuration. */
+export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+
+/** loadConfig merges argv, env and the config file into a validated Config. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRequest {
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' },
+    version: { type: 'boolean' },
+  };
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    parseOptions[name] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: spec.kind === 'strings' };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: parseOptions, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+  const flags = parsed.values as Record<string, Raw | undefined>;
+  if (flags.help) return { kind: 'help' };
+  if (flags.version) return { kind: 'version' };
+
+  const sources = new Map<OptionName, { value: Raw; source: string }>();
+  const configPath = (flags.config as string | undefined) ?? env[envName('config')];
+  if (configPath) {
+    for (const [key, value] of Object.entries(readConfigFile(configPath))) {
+      sources.set(key as OptionName, { value, source: `config key '${key}'` });
+    }
+  }
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    for (const variable of [...(spec.env ?? []).slice().reverse(), envName(name)]) {
+      const value = env[variable];
+      if (value !== undefined && name !== 'config') sources.set(name, { value: fromEnvValue(name, value, variable), source: variable });
+    }
+    const flag = flags[name];
+    if (flag !== undefined && name !== 'config') sources.set(name, { value: flag, source: `--${name}` });
+  }
+
+  const get = <K extends OptionName>(name: K): { value: Raw | undefined; source: string } => {
+    const spec: OptionSpec = OPTIONS[name];
+    return sources.get(name) ?? { value: spec.default, source: `--${name}` };
+  };
+  const str = (name: OptionName): string | undefined => {
+    const { value } = get(name);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const list = (name: OptionName): readonly string[] => {
+    const { value } = get(name);
+    return Array.isArray(value) ? value : [];
+  };
+  const seconds = (name: OptionName): number => parseSeconds(get(name).source, str(name) ?? '0');
+  const integer = (name: OptionName, min: number, max: number): number => {
+    const { source } = get(name);
+    const text = str(name) ?? '';
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(source, `expected an integer from ${min} to ${max}, got "${text}"`);
+    return Number(text);
+  };
+
+  const logLevel = str('log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) fail(get('log-level').source, `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const listenSource = get('listen').source;
+  const listen = list('listen').map((v) => parseEndpoint(listenSource, v));
+  if (listen.length === 0) fail(listenSource, 'at least one address is needed');
+  const domain = parseZone(get('domain').source, str('domain') ?? '');
+  const alt = str('alt-domain');
+  const altDomain = alt === undefined ? undefined : parseZone(get('alt-domain').source, alt);
+  const datacenter = (str('datacenter') ?? '').toLowerCase();
+  if (!/^[a-z0-9_-]{1,63}$/.test(datacenter)) fail(get('datacenter').source, `expected one DNS label, got "${datacenter}"`);
+  const file = str('file');
+  if (!file) fail('srvdns', 'no registry: give --file PATH (or SRVDNS_FILE, or file: in the config file)');
+  const config: Config = {
+    listen,
+    domain,
+    altDomain,
+    datacenter,
+    file,
+    onlyPassing: get('only-passing').value === true,
+    ttl: seconds('ttl'),
+    serviceTtl: list('service-ttl').map((v) => parseTtlRule(get('service-ttl').source, v)),
+    nodeTtl: seconds('node-ttl'),
+    soaMinTtl: seconds('soa-min-ttl'),
+    tcpIdleTimeoutMs: parseDuration(get('tcp-idle-timeout').source, str('tcp-idle-timeout') ?? ''),
+    tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
+    logLevel,
+  };
+  return { kind: 'run', config };
+}
+
+/** helpText documents every option, its env variable and its default. */
+export function helpText(): string {
+  const lines = [
+    'Usage: srvdns [options]',
+    '',
+    'An authoritative DNS server for service discovery: Consul-style SRV and A answers',
+    'for the healthy instances in a registry.',
+    '',
+    'Options (each also works as env SRVDNS_<NAME> and as key <name> in the --config file;',
+    'flags win over env, env over the file):',
+  ];
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    const flag = `  --${name}${spec.arg ? ` ${spec.arg}` : ''}`;
+    const def = spec.default === undefined || spec.default === false ? '' : ` (default ${[spec.default].flat().join(', ')})`;
+    const envs = [envName(name), ...(spec.env ?? [])].join(', ');
+    lines.push(flag, `      ${spec.help}${def}`, `      env ${envs}`);
+  }
+  lines.push('  --help', '      print this help', '  --version', '      print the version', '');
+  lines.push('Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the catalog file.');
+  return lines.join('\n');
+}

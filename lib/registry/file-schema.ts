@@ -1,0 +1,103 @@
+// The file registry's format (README "File registry"), validated with a schema. Other
+// tools write this shape, so it may grow but never change. Errors name the entry and
+// the field: `services[2] (web): port: expected an integer from 0 to 65535`.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { Snapshot } from '../catalog/snapshot.js';
+import { DEFAULT_WEIGHTS, type CatalogNode, type Instance } from '../catalog/types.js';
+
+const HOSTNAME = /^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$/i;
+// A service name is one DNS label (labels in front of it are its tag); a node name may have dots.
+const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
+
+const address = z.string().refine((s) => isIP(s) !== 0 || HOSTNAME.test(s), 'expected an IP address or a hostname');
+const meta = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])));
+const u16 = z.number().int().min(0).max(65535, 'expected an integer from 0 to 65535');
+const serviceName = z.string().regex(LABEL, 'expected one DNS label: letters, digits, - and _, at most 63');
+const nodeName = z.string().regex(HOSTNAME, 'expected a DNS-safe name: letters, digits, -, _ and dots');
+
+const nodeSchema = z.strictObject({
+  name: nodeName,
+  address,
+  meta: meta.default({}),
+});
+
+const serviceSchema = z.strictObject({
+  name: serviceName,
+  id: z.string().min(1).optional(),
+  node: z.string().min(1),
+  address: z.union([z.literal(''), address]).default(''),
+  port: u16.default(0),
+  tags: z.array(z.string().min(1)).default([]),
+  meta: meta.default({}),
+  weights: z.strictObject({ passing: u16.min(1), warning: u16 }).partial().default({}),
+  priority: u16.default(1),
+  health: z.enum(['passing', 'warning', 'critical']).default('passing'),
+});
+
+const fileSchema = z.strictObject({
+  nodes: z.array(nodeSchema).default([]),
+  services: z.array(serviceSchema).default([]),
+});
+
+/** CatalogFileError says what is wrong with a catalog file, naming entry and field. */
+export class CatalogFileError extends Error {}
+
+function describe(data: unknown, path: readonly PropertyKey[]): string {
+  let out = '';
+  let at: unknown = data;
+  for (const [i, key] of path.entries()) {
+    at = at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+    if (typeof key === 'number') {
+      out += `[${key}]`;
+      const entryName = at !== null && typeof at === 'object' ? (at as { name?: unknown }).name : undefined;
+      if (i === 1 && typeof entryName === 'string') out += ` (${entryName})`;
+    } else {
+      out += out === '' ? String(key) : i === 2 ? `: ${String(key)}` : `.${String(key)}`;
+    }
+  }
+  return out;
+}
+
+/** parseCatalog validates a decoded catalog file and builds its Snapshot. */
+export function parseCatalog(data: unknown, datacenter: string): Snapshot {
+  const parsed = fileSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = describe(data, issue.path);
+    const message =
+      issue.code === 'unrecognized_keys' ? `unknown key '${issue.keys.join("', '")}'` : issue.message;
+    throw new CatalogFileError(where ? `${where}: ${message}` : message);
+  }
+  const nodes = new Map<string, CatalogNode>();
+  for (const [i, n] of parsed.data.nodes.entries()) {
+    if (nodes.has(n.name.toLowerCase())) throw new CatalogFileError(`nodes[${i}] (${n.name}): name: duplicate node`);
+    nodes.set(n.name.toLowerCase(), { name: n.name, address: n.address, datacenter, meta: n.meta });
+  }
+  const seen = new Set<string>();
+  const instances: Instance[] = parsed.data.services.map((s, i) => {
+    const where = `services[${i}] (${s.name})`;
+    const node = nodes.get(s.node.toLowerCase());
+    if (!node) throw new CatalogFileError(`${where}: node: no node named '${s.node}' in nodes`);
+    const id = s.id ?? s.name;
+    const key = `${node.name.toLowerCase()}/${id}`;
+    if (seen.has(key)) throw new CatalogFileError(`${where}: id: '${id}' is already used on node '${node.name}'`);
+    seen.add(key);
+    return {
+      service: s.name,
+      id,
+      node: node.name,
+      nodeAddress: node.address,
+      address: s.address,
+      port: s.port,
+      tags: s.tags,
+      meta: s.meta,
+      weights: { ...DEFAULT_WEIGHTS, ...s.weights },
+      priority: s.priority,
+      health: s.health,
+    };
+  });
+  return new Snapshot(datacenter, [...nodes.values()], instances);
+}

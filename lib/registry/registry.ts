@@ -1,0 +1,32 @@
+// The one interface every registry backend implements (file, Consul, etcd). A registry
+// returns data — instances and nodes — never DNS messages; lib/answer/ builds records.
+import type { CatalogChange, CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
+
+/** Registry is a source of catalog data kept fresh by a watch. */
+export interface Registry {
+  /** name identifies the backend in logs and metrics, e.g. "file". */
+  readonly name: string;
+  /** start loads the first full copy and begins watching; it rejects if that first load fails. */
+  start(): Promise<void>;
+  /** stop ends every watch and timer. */
+  stop(): Promise<void>;
+  /** datacenter is the local datacenter, used when a query names none. */
+  datacenter(): string;
+  /** hasDatacenter tells whether a datacenter exists. */
+  hasDatacenter(dc: string): Lookup<boolean>;
+  /** service returns every instance of a service in any health state; undefined if the service is unknown. */
+  service(name: string, dc: string): Lookup<readonly Instance[] | undefined>;
+  /** node returns a node of a datacenter; undefined if unknown. */
+  node(name: string, dc: string): Lookup<CatalogNode | undefined>;
+  /** reverse returns what is known at a canonical IP address in the local datacenter. */
+  reverse(ip: string): Lookup<ReverseEntry>;
+  /** subscribe calls listener after every change; it returns the unsubscribe function. */
+  subscribe(listener: (change: CatalogChange) => void): () => void;
+}
+
+/** RegistryUnavailable is a lookup the registry cannot answer now (SERVFAIL). */
+export class RegistryUnavailable extends Error {
+  constructor(registry: string, reason: string) {
+    super(`registry/${registry}: unavailable: ${reason}`);
+  }
+}

@@ -1,0 +1,51 @@
+// Shared plumbing for registries that mirror their whole catalog in memory (file,
+// etcd's Registrator layout): lookups are synchronous reads of the current Snapshot,
+// and an update swaps a complete new Snapshot in.
+import { Snapshot } from '../catalog/snapshot.js';
+import type { CatalogChange, CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
+import type { Registry } from './registry.js';
+
+/** SnapshotRegistry implements the lookup half of Registry over a swappable Snapshot. */
+export abstract class SnapshotRegistry implements Registry {
+  abstract readonly name: string;
+  protected current: Snapshot;
+  private readonly listeners = new Set<(change: CatalogChange) => void>();
+
+  constructor(protected readonly localDc: string) {
+    this.current = new Snapshot(localDc, [], []);
+  }
+
+  abstract start(): Promise<void>;
+  abstract stop(): Promise<void>;
+
+  /** snapshot is the catalog being served now. */
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  /** replace swaps a complete new catalog in and tells subscribers. */
+  protected replace(next: Snapshot): void {
+    this.current = next;
+    for (const listener of this.listeners) listener({ kind: 'all' });
+  }
+
+  datacenter(): string {
+    return this.localDc;
+  }
+  hasDatacenter(dc: string): boolean {
+    return dc.toLowerCase() === this.localDc.toLowerCase();
+  }
+  service(name: string, dc: string): readonly Instance[] | undefined {
+    return this.hasDatacenter(dc) ? this.current.service(name) : undefined;
+  }
+  node(name: string, dc: string): CatalogNode | undefined {
+    return this.hasDatacenter(dc) ? this.current.node(name) : undefined;
+  }
+  reverse(ip: string): ReverseEntry {
+    return this.current.reverse(ip);
+  }
+  subscribe(listener: (change: CatalogChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

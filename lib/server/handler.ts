@@ -1,0 +1,102 @@
+// The one pipeline every query goes through, UDP or TCP:
+// decode -> check -> route -> lookup and build -> fit -> encode.
+import type { Answer } from '../answer/answer.js';
+import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
+import { encodeMessage, type Message } from '../dns/encode.js';
+import { fitMessage } from '../dns/fit.js';
+import { parseQuery, QueryError, type Query } from '../dns/parse.js';
+import type { Logger } from '../log.js';
+import type { Router } from '../zones/router.js';
+import { rcodeFromError } from './rcode.js';
+
+/** Transport is how a query arrived. */
+export type Transport = 'udp' | 'tcp';
+
+/** Handler answers one query packet; null means send nothing. */
+export type Handler = (packet: Buffer, transport: Transport) => Buffer | null | Promise<Buffer | null>;
+
+/** HandlerOptions configure the pipeline. */
+export interface HandlerOptions {
+  router: Router;
+  log: Logger;
+  /** maxUdpSize caps the EDNS buffer size we honour and advertise. */
+  maxUdpSize: number;
+}
+
+/** CLASSIC_UDP_SIZE is the UDP limit without EDNS0 (RFC 1035 §4.2.1). */
+const CLASSIC_UDP_SIZE = 512;
+const MAX_TCP_SIZE = 65535;
+
+function sizeLimit(q: Query, transport: Transport, maxUdp: number): number {
+  if (transport === 'tcp') return MAX_TCP_SIZE;
+  // RFC 6891 §6.2.5: values below 512 are treated as 512.
+  return q.edns ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), maxUdp) : CLASSIC_UDP_SIZE;
+}
+
+function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefined, maxUdp: number, withQuestion = true): Message {
+  return {
+    header: { id: q.id, opcode: q.opcode, aa: answer !== undefined, tc: false, rd: q.rd, ra: false, cd: q.cd, rcode },
+    question: withQuestion ? { name: q.name, type: q.type, class: q.class } : undefined,
+    answers: answer?.answers ?? [],
+    authority: answer?.authority ?? [],
+    additional: answer?.additional ?? [],
+    edns: q.edns ? { udpSize: maxUdp, dnssecOk: q.edns.dnssecOk } : undefined,
+  };
+}
+
+/** createHandler builds the query pipeline once from its options. */
+export function createHandler(o: HandlerOptions): Handler {
+  const log = o.log.child({ component: 'server/handler' });
+
+  const finish = (q: Query, transport: Transport, answer: Answer | undefined): Buffer => {
+    // 6. Fit and encode. No zone took the name: REFUSED (forwarding comes in front of this).
+    const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize);
+    return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize));
+  };
+  const failed = (q: Query, err: unknown): Buffer => {
+    log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
+    return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
+  };
+
+  return (packet, transport) => {
+    // 1. Decode the header, the question and OPT, bounds-checked.
+    let q: Query;
+    try {
+      q = parseQuery(packet);
+    } catch (err) {
+      if (!(err instanceof QueryError) || !err.header) return null; // no header: nothing to answer
+      const { id, flags } = err.header;
+      return encodeMessage({
+        header: { id, opcode: (flags >> 11) & 0xf, aa: false, tc: false, rd: (flags & 0x100) !== 0, ra: false, cd: false, rcode: Rcode.FORMERR },
+        question: undefined,
+        answers: [],
+        authority: [],
+        additional: [],
+        edns: undefined,
+      });
+    }
+    // 2. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
+    // only EDNS version 0 (RFC 6891 §6.1.3: BADVERS), only class IN (or ANY).
+    if (q.qr) return null;
+    if (q.opcode !== OPCODE_QUERY) return encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false));
+    if (q.edns && q.edns.version > 0) return encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize));
+    if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize));
+    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize));
+    // 3. Route to the zone holding the name.
+    const route = o.router.route(q.name.toLowerCase());
+    if (!route) return finish(q, transport, undefined);
+    // 4-5. Look up and build the answer; a cold miss may wait on the registry.
+    try {
+      const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
+      if (answer instanceof Promise) {
+        return answer.then(
+          (a) => finish(q, transport, a),
+          (err: unknown) => failed(q, err),
+        );
+      }
+      return finish(q, transport, answer);
+    } catch (err) {
+      return failed(q, err);
+    }
+  };
+}

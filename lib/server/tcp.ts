@@ -1,0 +1,90 @@
+// TCP transport (RFC 1035 §4.2.2, RFC 7766): two-byte length framing, several queries
+// per connection answered as each is ready, an idle timeout, and a cap on connections.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { Handler } from './handler.js';
+
+/** TcpOptions bound what one client may hold. */
+export interface TcpOptions {
+  idleTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** MAX_BUFFERED is how much unsent reply data a client may leave unread before it is dropped. */
+const MAX_BUFFERED = 1 << 20;
+
+/** TcpListener answers DNS over TCP on one address. */
+export class TcpListener {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly handler: Handler,
+    private readonly log: Logger,
+    private readonly options: TcpOptions,
+  ) {}
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    const send = (reply: Buffer | null): void => {
+      if (!reply || socket.destroyed) return;
+      if (socket.writableLength > MAX_BUFFERED) {
+        socket.destroy(); // a client that sends queries but never reads the answers
+        return;
+      }
+      const frame = Buffer.allocUnsafe(reply.length + 2);
+      frame.writeUInt16BE(reply.length, 0);
+      reply.copy(frame, 2);
+      socket.write(frame);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (pending.length < 2 + length) break;
+        const packet = pending.subarray(2, 2 + length);
+        pending = pending.subarray(2 + length);
+        let out;
+        try {
+          out = this.handler(packet, 'tcp');
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'tcp: handler threw');
+          socket.destroy();
+          return;
+        }
+        if (out instanceof Promise) out.then(send, () => socket.destroy());
+        else send(out);
+      }
+    });
+  }
+
+  /** listen binds host:port and resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    const server = createServer((socket) => this.serve(socket));
+    server.maxConnections = this.options.maxConnections;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, ipv6Only: host.includes(':') }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.warn({ err: err.message }, 'tcp server error'));
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /** close stops accepting and ends every open connection. */
+  close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return Promise.resolve();
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,109 @@
+// Assembly: a Config becomes registries, zones, the pipeline and listeners.
+import { serviceTtl } from './answer/ttl.js';
+import type { Config, Endpoint } from './config.js';
+import type { Logger } from './log.js';
+import { FileRegistry } from './registry/file.js';
+import type { Registry } from './registry/registry.js';
+import { createHandler } from './server/handler.js';
+import { TcpListener } from './server/tcp.js';
+import { UdpListener } from './server/udp.js';
+import { ConsulZone } from './zones/consul.js';
+import { ReverseZone } from './zones/reverse.js';
+import { Router } from './zones/router.js';
+import type { Zone } from './zones/zone.js';
+
+/** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
+export const MAX_UDP_SIZE = 4096;
+
+/** Server is a running srvdns. */
+export interface Server {
+  /** endpoints are where it listens, with ports resolved (port 0 in the config picks one). */
+  endpoints: Endpoint[];
+  registries: Registry[];
+  /** reload re-reads what can be re-read without a restart (SIGHUP). */
+  reload(): Promise<void>;
+  /** stop closes the listeners, then the registries. */
+  stop(): Promise<void>;
+}
+
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function buildZones(config: Config, registry: Registry): Zone[] {
+  const ttlOf = serviceTtl(config.serviceTtl, config.ttl);
+  const nameserverAddresses = config.listen.map((e) => e.host).filter((h) => !isUnspecified(h));
+  const zones: Zone[] = [];
+  for (const origin of [config.domain, config.altDomain]) {
+    if (origin === undefined) continue;
+    zones.push(
+      new ConsulZone({
+        origin,
+        registry,
+        onlyPassing: config.onlyPassing,
+        serviceTtl: ttlOf,
+        ttl: config.ttl,
+        nodeTtl: config.nodeTtl,
+        soaMinTtl: config.soaMinTtl,
+        nameserverAddresses,
+      }),
+    );
+  }
+  for (const origin of ['in-addr.arpa.', 'ip6.arpa.'] as const) {
+    zones.push(new ReverseZone({ origin, domain: config.domain, registry, nodeTtl: config.nodeTtl, serviceTtl: ttlOf }));
+  }
+  return zones;
+}
+
+/**
+ * bindBoth listens on UDP and TCP at one address. With port 0 it looks for a port free
+ * for both, so that clients can fall back from UDP to TCP on the same port.
+ */
+async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await udp.listen(e.host, e.port);
+    try {
+      await tcp.listen(e.host, port);
+      return port;
+    } catch (err) {
+      await udp.close();
+      if (e.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+}
+
+/** start runs srvdns with a validated Config. */
+export async function start(config: Config, log: Logger): Promise<Server> {
+  const registry: Registry = new FileRegistry({ path: config.file!, datacenter: config.datacenter, log });
+  await registry.start();
+  const handler = createHandler({ router: new Router(buildZones(config, registry)), log, maxUdpSize: MAX_UDP_SIZE });
+  const listeners: { close(): Promise<void> }[] = [];
+  const endpoints: Endpoint[] = [];
+  try {
+    for (const e of config.listen) {
+      const udp = new UdpListener(handler, log.child({ component: 'server/udp' }));
+      const tcp = new TcpListener(handler, log.child({ component: 'server/tcp' }), {
+        idleTimeoutMs: config.tcpIdleTimeoutMs,
+        maxConnections: config.tcpMaxConnections,
+      });
+      const port = await bindBoth(udp, tcp, e);
+      listeners.push(udp, tcp);
+      endpoints.push({ host: e.host, port });
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await registry.stop();
+    throw err;
+  }
+  return {
+    endpoints,
+    registries: [registry],
+    reload: async () => {
+      if (registry instanceof FileRegistry) await registry.reload();
+    },
+    stop: async () => {
+      await Promise.all(listeners.map((l) => l.close()));
+      await registry.stop();
+    },
+  };
+}

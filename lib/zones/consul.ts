@@ -1,0 +1,108 @@
+// The Consul-style zone (SPEC §2): names under --domain (and --alt-domain) answered
+// from one Registry. Lookups that are ready answer synchronously; a cold cache miss
+// (Consul) returns a promise.
+import type { Answer } from '../answer/answer.js';
+import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
+import { addressAnswers } from '../answer/address.js';
+import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
+import { healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
+import type { CatalogNode, Instance, Lookup } from '../catalog/types.js';
+import { RRType } from '../dns/constants.js';
+import type { Rr } from '../dns/records.js';
+import type { Registry } from '../registry/registry.js';
+import { parseConsulName } from './consul-names.js';
+import type { Zone, ZoneQuery } from './zone.js';
+
+/** ConsulZoneOptions configure one Consul-style zone. */
+export interface ConsulZoneOptions extends HealthPolicy {
+  origin: string;
+  registry: Registry;
+  serviceTtl: (service: string) => number;
+  /** ttl is the default TTL, used for the apex NS. */
+  ttl: number;
+  nodeTtl: number;
+  soaMinTtl: number;
+  /** nameserverAddresses are the A/AAAA of ns.<zone>: the addresses srvdns listens on. */
+  nameserverAddresses: readonly string[];
+}
+
+function then<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Lookup<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+/** ConsulZone answers Consul's service, node, addr and apex names. */
+export class ConsulZone implements Zone {
+  readonly origin: string;
+  private readonly apex: ApexOptions;
+
+  constructor(private readonly o: ConsulZoneOptions) {
+    this.origin = o.origin;
+    this.apex = { zone: o.origin, minTtl: o.soaMinTtl, ttl: o.ttl };
+  }
+
+  private soa(): Rr {
+    return soaRecord(this.apex);
+  }
+
+  resolve(q: ZoneQuery): Lookup<Answer> {
+    const parsed = parseConsulName(q.labels);
+    if (!parsed) return nxdomain(this.soa());
+    switch (parsed.kind) {
+      case 'apex':
+        return this.apexAnswer(q);
+      case 'nameserver':
+        return orNodata(positive(addressAnswers(q.name, this.o.ttl, this.o.nameserverAddresses, q.type)), this.soa());
+      case 'service':
+        return this.withDc(parsed.dc, (dc) =>
+          then(this.o.registry.service(parsed.service, dc), (all) => this.serviceAnswer(q, dc, all, parsed.tag)),
+        );
+      case 'node':
+        return this.withDc(parsed.dc, (dc) => then(this.o.registry.node(parsed.node, dc), (node) => this.nodeAnswer(q, node)));
+      case 'addr':
+        return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
+    }
+  }
+
+  /** withDc resolves the datacenter a name asks for; an unknown one is NXDOMAIN. */
+  private withDc(dc: string | undefined, fn: (dc: string) => Lookup<Answer>): Lookup<Answer> {
+    if (dc === undefined) return fn(this.o.registry.datacenter());
+    return then(this.o.registry.hasDatacenter(dc), (known) => (known ? fn(dc) : nxdomain(this.soa())));
+  }
+
+  private apexAnswer(q: ZoneQuery): Answer {
+    const answers: Rr[] = [];
+    if (q.type === RRType.SOA || q.type === RRType.ANY) answers.push(soaRecord(this.apex, this.o.ttl));
+    if (q.type === RRType.NS || q.type === RRType.ANY) answers.push(nsRecord(this.apex));
+    const glue = answers.some((rr) => rr.type === 'NS')
+      ? addressAnswers(`ns.${this.origin}`, this.o.ttl, this.o.nameserverAddresses, RRType.ANY)
+      : [];
+    return orNodata(positive(answers, glue), this.soa());
+  }
+
+  private serviceAnswer(q: ZoneQuery, dc: string, all: readonly Instance[] | undefined, tag: string | undefined): Answer {
+    if (!all || all.length === 0) return nxdomain(this.soa());
+    const tagged = tag === undefined ? all : withTag(all, tag);
+    if (tagged.length === 0) return nxdomain(this.soa());
+    // Ours (SPEC §2): a registered service with no healthy instance is NODATA, not
+    // Consul's NXDOMAIN, which a resolver may cache for the whole subtree (RFC 8020).
+    const live = healthy(tagged, this.o);
+    const service = all[0]!.service;
+    const { answers, additional } = serviceRecords(q.name, q.type, this.o.serviceTtl(service), live, {
+      zone: this.origin,
+      dc,
+    });
+    return orNodata(positive(answers, additional), this.soa());
+  }
+
+  private nodeAnswer(q: ZoneQuery, node: CatalogNode | undefined): Answer {
+    if (!node) return nxdomain(this.soa());
+    const answers = addressAnswers(q.name, this.o.nodeTtl, [node.address], q.type);
+    if (q.type === RRType.TXT || q.type === RRType.ANY) {
+      // One TXT record per meta key, as Consul writes them.
+      for (const [k, v] of Object.entries(node.meta)) {
+        answers.push({ name: q.name, ttl: this.o.nodeTtl, type: 'TXT', strings: [`${k}=${v}`] });
+      }
+    }
+    return answers.length > 0 ? positive(answers) : nodata(this.soa());
+  }
+}

@@ -1,0 +1,20 @@
+// A zone turns questions under its origin into answers. The router picks the zone;
+// a zone that returns undefined declines the name (it is then forwarded or REFUSED).
+import type { Answer } from '../answer/answer.js';
+import type { Lookup } from '../catalog/types.js';
+
+/** ZoneQuery is one question as a zone sees it. */
+export interface ZoneQuery {
+  /** name is the question name as asked (case kept), used as the owner of answers. */
+  name: string;
+  /** labels are the lower-case labels in front of the zone's origin. */
+  labels: readonly string[];
+  type: number;
+}
+
+/** Zone answers for the names at and below origin. */
+export interface Zone {
+  /** origin is a lower-case FQDN. */
+  readonly origin: string;
+  resolve(query: ZoneQuery): Lookup<Answer | undefined>;
+}

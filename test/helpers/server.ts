@@ -1,0 +1,41 @@
+// Runs a real srvdns in the test process on a free loopback port, serving a catalog
+// written to a temporary file, configured through the same loadConfig the CLI uses.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../lib/config.js';
+import { silentLogger } from '../../lib/log.js';
+import { start, type Server } from '../../lib/srvdns.js';
+
+export interface TestServer {
+  port: number;
+  server: Server;
+  dir: string;
+  file: string;
+  /** write replaces the catalog file. */
+  write(catalog: unknown): void;
+  stop(): Promise<void>;
+}
+
+/** startServer starts srvdns on 127.0.0.1 with a catalog and extra flags. */
+export async function startServer(catalog: unknown, flags: string[] = []): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-test-'));
+  const file = join(dir, 'catalog.yaml');
+  const write = (c: unknown): void => writeFileSync(file, typeof c === 'string' ? c : stringify(c));
+  write(catalog);
+  const request = loadConfig(['--listen', '127.0.0.1:0', '--file', file, '--log-level', 'silent', ...flags], {});
+  if (request.kind !== 'run') throw new Error('expected a run request');
+  const server = await start(request.config, silentLogger);
+  return {
+    port: server.endpoints[0]!.port,
+    server,
+    dir,
+    file,
+    write,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -4,7 +4,7 @@ import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
 import { FileRegistry } from './registry/file.js';
 import type { Registry } from './registry/registry.js';
-import { createHandler } from './server/handler.js';
+import { createHandler, type Handler } from './server/handler.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
 import { ConsulZone } from './zones/consul.js';
@@ -19,6 +19,7 @@ export const MAX_UDP_SIZE = 4096;
 export interface Server {
   /** endpoints are where it listens, with ports resolved (port 0 in the config picks one). */
   endpoints: Endpoint[];
+  config: Config;
   registries: Registry[];
   /** reload re-reads what can be re-read without a restart (SIGHUP). */
   reload(): Promise<void>;
@@ -72,11 +73,16 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
   }
 }
 
+/** buildHandler assembles the query pipeline for a registry: zones, router, handler. */
+export function buildHandler(config: Config, registry: Registry, log: Logger): Handler {
+  return createHandler({ router: new Router(buildZones(config, registry)), log, maxUdpSize: MAX_UDP_SIZE });
+}
+
 /** start runs srvdns with a validated Config. */
 export async function start(config: Config, log: Logger): Promise<Server> {
   const registry: Registry = new FileRegistry({ path: config.file!, datacenter: config.datacenter, log });
   await registry.start();
-  const handler = createHandler({ router: new Router(buildZones(config, registry)), log, maxUdpSize: MAX_UDP_SIZE });
+  const handler = buildHandler(config, registry, log);
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];
   try {
@@ -97,6 +103,7 @@ export async function start(config: Config, log: Logger): Promise<Server> {
   }
   return {
     endpoints,
+    config,
     registries: [registry],
     reload: async () => {
       if (registry instanceof FileRegistry) await registry.reload();

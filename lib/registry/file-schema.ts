@@ -68,7 +68,9 @@ export function parseCatalog(data: unknown, datacenter: string): Snapshot {
     const issue = parsed.error.issues[0]!;
     const where = describe(data, issue.path);
     const message =
-      issue.code === 'unrecognized_keys' ? `unknown key '${issue.keys.join("', '")}'` : issue.message;
+      issue.code === 'unrecognized_keys'
+        ? `unknown key '${issue.keys.join("', '")}'`
+        : issue.message.replace(/^Invalid input: expected \w+, received undefined$/, 'required');
     throw new CatalogFileError(where ? `${where}: ${message}` : message);
   }
   const nodes = new Map<string, CatalogNode>();

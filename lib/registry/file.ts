@@ -1,7 +1,6 @@
 // The embedded file registry: a JSON or YAML catalog file, watched. An edit applies
 // within a second; an invalid edit keeps the last good catalog and logs why.
-import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../log.js';
 import { parseCatalog } from './file-schema.js';
@@ -20,8 +19,10 @@ export interface FileRegistryOptions {
 export class FileRegistry extends SnapshotRegistry {
   readonly name = 'file';
   private readonly log: Logger;
-  private watching = false;
+  private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> = Promise.resolve();
+  /** seen identifies the file version last read, valid or not, so each version is read once. */
+  private seen = '';
 
   constructor(private readonly options: FileRegistryOptions) {
     super(options.datacenter);
@@ -30,6 +31,8 @@ export class FileRegistry extends SnapshotRegistry {
 
   /** load reads and validates the file; it throws, naming the entry and field, and keeps the old catalog. */
   async load(): Promise<void> {
+    // The version is taken before reading: a write that lands during the read changes it again.
+    this.seen = await this.version();
     const text = await readFile(this.options.path, 'utf8');
     let data: unknown;
     try {
@@ -59,21 +62,35 @@ export class FileRegistry extends SnapshotRegistry {
     return this.loading;
   }
 
-  async start(): Promise<void> {
-    await this.load();
-    this.watching = true;
-    watchFile(this.options.path, { interval: this.options.pollMs ?? 250, persistent: false }, this.onStat);
+  private async version(): Promise<string> {
+    const s = await stat(this.options.path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
   }
 
-  private readonly onStat = (cur: Stats, prev: Stats): void => {
-    if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size && cur.ino === prev.ino) return;
-    if (cur.nlink === 0 && cur.ino === 0) return; // removed: wait for it to come back
-    void this.reload();
-  };
+  /**
+   * start loads the file, then polls its stat. Polling (not fs.watch) survives editors
+   * that save by renaming a new file over the old one, and comparing with the version
+   * last read (not the previous poll) cannot miss a write made just after start-up.
+   */
+  async start(): Promise<void> {
+    await this.load();
+    this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? 250);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    let now: string;
+    try {
+      now = await this.version();
+    } catch {
+      return; // removed or being replaced: keep serving, look again next time
+    }
+    if (now !== this.seen) await this.reload();
+  }
 
   async stop(): Promise<void> {
-    if (this.watching) unwatchFile(this.options.path, this.onStat);
-    this.watching = false;
+    clearInterval(this.timer);
+    this.timer = undefined;
     await this.loading;
   }
 }

@@ -1,0 +1,52 @@
+// The command line as users run it: the built bin, real processes, real exit codes.
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { query } from './helpers/client.js';
+import { eventually } from './helpers/eventually.js';
+
+const BIN = 'dist/bin/srvdns.js';
+
+t.test('--help and --version exit 0', async (t) => {
+  const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+  t.equal(help.status, 0);
+  t.match(help.stdout, /--listen HOST:PORT/);
+  const version = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
+  t.equal(version.status, 0);
+  t.match(version.stdout, /^srvdns \d+\.\d+\.\d+/);
+});
+
+t.test('a bad value is a clear error and exit 2', async (t) => {
+  const r = spawnSync(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--ttl', 'never'], { encoding: 'utf8' });
+  t.equal(r.status, 2);
+  t.match(r.stderr, /^srvdns: --ttl: expected whole seconds like 30, 30s, 5m or 1h, got "never"/);
+});
+
+t.test('an invalid catalog at start-up names the entry and field, exit 1', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 99999}]\n');
+  const r = spawnSync(process.execPath, [BIN, '--file', file, '--listen', '127.0.0.1:0', '--log-level', 'silent'], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /services\[0\] \(web\): port: expected an integer from 0 to 65535/);
+});
+
+t.test('the demo catalog: starts, prints where it listens, answers, stops on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await eventually(() => {
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+    if (!m) throw new Error(`not listening yet: ${out}`);
+    return Number(m[1]);
+  }, 10000);
+  const r = await query(port, '_web._tcp.service.consul', 'SRV');
+  t.equal(r.answer.length, 3, 'the demo web service answers');
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'clean exit on SIGTERM');
+});

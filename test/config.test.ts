@@ -1,0 +1,102 @@
+// Configuration: flags > env > file > defaults, one name per option everywhere,
+// unknown keys and bad values rejected by name.
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, helpText, loadConfig, OPTIONS, type Config } from '../lib/config.js';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const r = loadConfig(argv, env);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${r.kind}`);
+  return r.config;
+}
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-config-'));
+  const file = join(dir, 'srvdns.yaml');
+  writeFileSync(file, text);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return file;
+}
+
+t.test('defaults', async (t) => {
+  const c = run(['--file', 'x.yaml']);
+  t.same(c.listen, [{ host: '127.0.0.1', port: 8600 }]);
+  t.equal(c.domain, 'consul.');
+  t.equal(c.altDomain, undefined);
+  t.equal(c.datacenter, 'dc1');
+  t.equal(c.onlyPassing, false);
+  t.equal(c.ttl, 0);
+  t.equal(c.nodeTtl, 0);
+  t.equal(c.soaMinTtl, 0);
+  t.same(c.serviceTtl, []);
+  t.equal(c.tcpIdleTimeoutMs, 10000);
+  t.equal(c.logLevel, 'info');
+});
+
+t.test('flags win over env, env over the config file', async (t) => {
+  const file = configFile('file: from-file.yaml\ndomain: file.example\ndatacenter: filedc\nttl: 5\nservice-ttl: { web: 30, "db*": 5 }\nlisten: ["127.0.0.2:53"]\nonly-passing: true\n');
+  const fromFile = run(['--config', file]);
+  t.equal(fromFile.file, 'from-file.yaml');
+  t.equal(fromFile.domain, 'file.example.');
+  t.equal(fromFile.ttl, 5);
+  t.same(fromFile.serviceTtl, [{ pattern: 'web', ttl: 30 }, { pattern: 'db*', ttl: 5 }], 'a map in the file');
+  t.same(fromFile.listen, [{ host: '127.0.0.2', port: 53 }]);
+  t.equal(fromFile.onlyPassing, true);
+  const env = { SRVDNS_CONFIG: file, SRVDNS_DOMAIN: 'env.example', SRVDNS_LISTEN: '127.0.0.3:53,[::1]:5353', SRVDNS_ONLY_PASSING: 'false' };
+  const fromEnv = run([], env);
+  t.equal(fromEnv.domain, 'env.example.', 'env over file');
+  t.equal(fromEnv.datacenter, 'filedc', 'file still fills the rest');
+  t.same(fromEnv.listen, [{ host: '127.0.0.3', port: 53 }, { host: '::1', port: 5353 }], 'comma-separated list in env');
+  t.equal(fromEnv.onlyPassing, false);
+  const fromFlags = run(['--domain', 'flag.example', '--listen', '127.0.0.4:1', '--listen', '127.0.0.5:2'], env);
+  t.equal(fromFlags.domain, 'flag.example.', 'flag over env');
+  t.same(fromFlags.listen, [{ host: '127.0.0.4', port: 1 }, { host: '127.0.0.5', port: 2 }], 'repeated flag');
+});
+
+t.test('durations and TTL forms', async (t) => {
+  const c = run(['--file', 'x', '--ttl', '5m', '--node-ttl', '1h', '--service-ttl', 'Web=30s', '--tcp-idle-timeout', '1.5s']);
+  t.equal(c.ttl, 300);
+  t.equal(c.nodeTtl, 3600);
+  t.same(c.serviceTtl, [{ pattern: 'web', ttl: 30 }]);
+  t.equal(c.tcpIdleTimeoutMs, 1500);
+});
+
+const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegExp }[] = [
+  { name: 'an unknown flag', argv: ['--file', 'x', '--bogus'], error: /Unknown option '--bogus'/ },
+  { name: 'a bad TTL', argv: ['--file', 'x', '--ttl', 'soon'], error: /^--ttl: expected whole seconds/ },
+  { name: 'a bad listen address', argv: ['--file', 'x', '--listen', 'localhost:53'], error: /^--listen: expected IP:PORT/ },
+  { name: 'a port out of range', argv: ['--file', 'x', '--listen', '127.0.0.1:70000'], error: /^--listen: / },
+  { name: 'a bad service TTL', argv: ['--file', 'x', '--service-ttl', 'web'], error: /^--service-ttl: expected NAME=SECONDS/ },
+  { name: 'a star inside a pattern', argv: ['--file', 'x', '--service-ttl', 'w*b=3'], error: /only a trailing \*/ },
+  { name: 'a bad log level', argv: ['--file', 'x', '--log-level', 'loud'], error: /^--log-level: expected one of/ },
+  { name: 'a bad domain', argv: ['--file', 'x', '--domain', 'bad domain'], error: /^--domain: not a domain name/ },
+  { name: 'a bad env value, named by its variable', argv: ['--file', 'x'], env: { SRVDNS_NODE_TTL: 'x' }, error: /^SRVDNS_NODE_TTL: expected whole seconds/ },
+  { name: 'a bad env boolean', argv: ['--file', 'x'], env: { SRVDNS_ONLY_PASSING: 'maybe' }, error: /^SRVDNS_ONLY_PASSING: expected true or false/ },
+  { name: 'no registry', argv: [], error: /no registry: give --file/ },
+  { name: 'a bad duration', argv: ['--file', 'x', '--tcp-idle-timeout', '10'], error: /^--tcp-idle-timeout: expected a duration/ },
+  { name: 'a positional argument', argv: ['--file', 'x', 'extra'], error: /Unexpected argument 'extra'/ },
+];
+
+t.test('bad values are errors that name the option', async (t) => {
+  for (const c of bad) t.throws(() => loadConfig(c.argv, c.env ?? {}), { constructor: ConfigError, message: c.error }, c.name);
+});
+
+t.test('config file errors name the key', async (t) => {
+  t.throws(() => loadConfig(['--config', configFile('domian: x\n')], {}), { message: /unknown key 'domian'/ });
+  t.throws(() => loadConfig(['--config', configFile('ttl: [1]\n')], {}), { message: /config key 'ttl': expected a value/ });
+  t.throws(() => loadConfig(['--config', configFile('only-passing: "yes"\n')], {}), { message: /config key 'only-passing': expected true or false/ });
+  t.throws(() => loadConfig(['--config', configFile('- a\n')], {}), { message: /expected a map of options/ });
+  t.throws(() => loadConfig(['--config', '/nonexistent.yaml'], {}), { message: /config file \/nonexistent\.yaml: ENOENT/ });
+  t.throws(() => loadConfig(['--config', configFile('ttl: -1\nfile: x\n')], {}), { message: /^config key 'ttl': expected whole seconds/ });
+});
+
+t.test('help documents every option with its env variable', async (t) => {
+  const help = helpText();
+  for (const name of Object.keys(OPTIONS)) {
+    t.match(help, `--${name}`, name);
+    t.match(help, `SRVDNS_${name.toUpperCase().replace(/-/g, '_')}`, `${name} env`);
+  }
+  t.same(loadConfig(['--help'], {}), { kind: 'help' });
+});

@@ -1,0 +1,156 @@
+// Nothing a client sends can crash the server (SPEC §5). Seeded, so a failure replays:
+// random and mutated packets straight into the pipeline (every reply must be a valid
+// DNS message with the query's id), then over real UDP and TCP sockets, including
+// truncated and lying TCP frames; afterwards the server must still answer correctly.
+import t, { type Test } from 'tap';
+import { connect } from 'node:net';
+import { createSocket } from 'node:dgram';
+import * as packet from 'dns-packet';
+import { silentLogger } from '../lib/log.js';
+import { buildHandler } from '../lib/srvdns.js';
+import { testCatalog } from './helpers/catalog.js';
+import { buildQuery, query, type Proto } from './helpers/client.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+/** mulberry32: a tiny seeded PRNG. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
+const rand = rng(SEED);
+const int = (n: number): number => Math.floor(rand() * n);
+
+const seeds: Buffer[] = [
+  buildQuery('_web._tcp.service.consul', 'SRV'),
+  buildQuery('web.service.consul', 'A', { edns: { udpSize: 1232, do: true, options: [{ code: 10, data: Buffer.alloc(8) }] } }),
+  buildQuery('v1.primary.db.service.dc1.consul', 'ANY'),
+  buildQuery('node1.node.consul', 'TXT'),
+  buildQuery('1.0.0.10.in-addr.arpa', 'PTR'),
+  buildQuery('consul', 'NS', { edns: { udpSize: 512 } }),
+  buildQuery('api.service.consul', 'AAAA'),
+  buildQuery('example.com', 'A'),
+];
+
+/** mutate damages a valid query in one of the ways real garbage looks. */
+function mutate(): Buffer {
+  const base = Buffer.from(seeds[int(seeds.length)]!);
+  switch (int(7)) {
+    case 0: // random bytes
+      return Buffer.from(Array.from({ length: int(600) }, () => int(256)));
+    case 1: // flipped bytes
+      for (let i = 0, n = 1 + int(6); i < n; i++) base[int(base.length)] = int(256);
+      return base;
+    case 2: // truncated
+      return base.subarray(0, int(base.length));
+    case 3: // lying section counts
+      base.writeUInt16BE(int(65536), 4 + 2 * int(4));
+      return base;
+    case 4: { // a compression pointer somewhere in the question
+      const at = 12 + int(Math.max(1, base.length - 13));
+      base[at] = 0xc0 | int(64);
+      base[at + 1] = int(256);
+      return base;
+    }
+    case 5: // a random opcode and flags
+      base.writeUInt16BE(int(65536), 2);
+      return base;
+    default: // trailing garbage
+      return Buffer.concat([base, Buffer.from(Array.from({ length: int(64) }, () => int(256)))]);
+  }
+}
+
+let srv: TestServer;
+t.before(async () => {
+  srv = await startServer(testCatalog);
+});
+t.teardown(() => srv.stop());
+
+async function stillCorrect(t: Test, label: string): Promise<void> {
+  for (const proto of ['udp', 'tcp'] as Proto[]) {
+    const r = await query(srv.port, '_web._tcp.service.consul', 'SRV', { proto });
+    t.equal(r.answer.length, 3, `${label}: ${proto} still answers the full SRV set`);
+  }
+}
+
+t.test(`pipeline: 50,000 mutated packets, every reply a valid message (seed ${SEED})`, async (t) => {
+  const handler = buildHandler(srv.server.config, srv.server.registries[0]!, silentLogger);
+  let replies = 0;
+  let dropped = 0;
+  for (let i = 0; i < 50000; i++) {
+    const p = mutate();
+    const transport = i % 2 === 0 ? 'udp' : 'tcp';
+    let out = handler(p, transport);
+    if (out instanceof Promise) out = await out;
+    if (out === null) {
+      dropped++;
+      continue;
+    }
+    replies++;
+    let decoded;
+    try {
+      decoded = packet.decode(out);
+    } catch (err) {
+      t.fail(`reply ${i} does not decode: ${(err as Error).message}; query ${p.toString('hex')}`);
+      return;
+    }
+    if (decoded.id !== p.readUInt16BE(0) || decoded.type !== 'response') {
+      t.fail(`reply ${i}: id or QR wrong; query ${p.toString('hex')}`);
+      return;
+    }
+    if (transport === 'udp' && out.length > 4096) {
+      t.fail(`reply ${i}: ${out.length} bytes over UDP`);
+      return;
+    }
+  }
+  t.ok(replies > 10000, `${replies} replies, ${dropped} dropped`);
+});
+
+t.test('UDP: 5,000 mutated datagrams', async (t) => {
+  const sock = createSocket('udp4');
+  let received = 0;
+  sock.on('message', () => received++);
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  for (let i = 0; i < 5000; i++) {
+    sock.send(mutate(), srv.port, '127.0.0.1');
+    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2)); // let the kernel buffers drain
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  sock.close();
+  t.ok(received > 1000, `${received} replies`);
+  await stillCorrect(t, 'after UDP fuzz');
+});
+
+t.test('TCP: mutated frames, truncated frames, lying length prefixes', async (t) => {
+  const rounds = Array.from({ length: 60 }, (_, round) =>
+    new Promise<void>((resolve) => {
+      const s = connect(srv.port, '127.0.0.1');
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.on('data', () => undefined);
+      s.on('connect', () => {
+        const frames: Buffer[] = [];
+        for (let i = 0; i < 50; i++) {
+          const p = mutate();
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(p.length);
+          frames.push(len, p);
+        }
+        const kind = round % 3;
+        if (kind === 1) frames.push(Buffer.from([0xff, 0xff]), Buffer.alloc(100)); // claims 65535, sends 100
+        if (kind === 2) frames.push(Buffer.from([0x00])); // half a length prefix
+        s.write(Buffer.concat(frames));
+        setTimeout(() => s.destroy(), 50);
+      });
+    }),
+  );
+  await Promise.all(rounds);
+  t.pass('60 abusive connections done');
+  await stillCorrect(t, 'after TCP fuzz');
+});

@@ -1,0 +1,131 @@
+// The file registry: the shared conformance suite, then what is particular to files.
+import t from 'tap';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { silentLogger } from '../lib/log.js';
+import { FileRegistry } from '../lib/registry/file.js';
+import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { eventually, expect } from './helpers/eventually.js';
+
+function tempFile(name = 'catalog.yaml'): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-file-'));
+  return { dir, file: join(dir, name) };
+}
+
+/** writeAtomically replaces the file the way editors and config tools do: write aside, rename over. */
+function writeAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+t.test('conformance', async (t) => {
+  registrySuite(
+    t,
+    async () => {
+      const { dir, file } = tempFile();
+      writeFileSync(file, 'nodes: []\nservices: []\n');
+      const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger, pollMs: 20 });
+      await registry.start();
+      return {
+        registry,
+        datacenter: 'dc1',
+        set: async (c: CatalogInput) => writeAtomically(file, stringify(c)),
+        close: async () => {
+          await registry.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+    { health: true, tags: true, weights: true, nodes: true },
+  );
+});
+
+const invalid: { name: string; text: string; error: RegExp }[] = [
+  { name: 'a port out of range', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 70000}]', error: /services\[0\] \(web\): port: expected an integer from 0 to 65535/ },
+  { name: 'a port as a string', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: "80"}]', error: /services\[0\] \(web\): port: .*number/ },
+  { name: 'a missing service name', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{node: n1}]', error: /services\[0\]: name: required/ },
+  { name: 'an unknown node', text: 'nodes: []\nservices: [{name: web, node: n9}]', error: /services\[0\] \(web\): node: no node named 'n9'/ },
+  { name: 'a bad health', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, health: sick}]', error: /services\[0\] \(web\): health: / },
+  { name: 'a bad node address', text: 'nodes: [{name: n1, address: "not an address!"}]', error: /nodes\[0\] \(n1\): address: expected an IP address or a hostname/ },
+  { name: 'an unknown key', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, helth: passing}]', error: /services\[0\] \(web\): unknown key 'helth'/ },
+  { name: 'an unknown top-level key', text: 'nodez: []', error: /unknown key 'nodez'/ },
+  { name: 'a duplicate id on one node', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1}, {name: web, node: n1}]', error: /services\[1\] \(web\): id: 'web' is already used on node 'n1'/ },
+  { name: 'a service name with a dot', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: a.b, node: n1}]', error: /services\[0\] \(a\.b\): name: expected one DNS label/ },
+  { name: 'broken YAML', text: 'nodes: [{name: n1', error: /catalog\.yaml: / },
+  { name: 'weights.passing of 0', text: 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, weights: {passing: 0}}]', error: /services\[0\] \(web\): weights\.passing: / },
+];
+
+t.test('an invalid file is refused at start, naming the entry and the field', async (t) => {
+  for (const c of invalid) {
+    const { dir, file } = tempFile();
+    writeFileSync(file, c.text);
+    const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger });
+    await t.rejects(registry.start(), c.error, c.name);
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t.test('a missing file is refused at start', async (t) => {
+  const registry = new FileRegistry({ path: '/nonexistent/catalog.yaml', datacenter: 'dc1', log: silentLogger });
+  await t.rejects(registry.start(), /ENOENT/);
+});
+
+t.test('JSON files are read too', async (t) => {
+  const { dir, file } = tempFile('catalog.json');
+  writeFileSync(file, JSON.stringify({ nodes: [{ name: 'n1', address: '10.0.0.1' }], services: [{ name: 'web', node: 'n1', port: 80 }] }));
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.same(registry.service('web', 'dc1')?.map((i) => `${i.id} ${i.port} ${i.health} ${i.priority}`), ['web 80 passing 1'], 'defaults applied');
+});
+
+t.test('an invalid edit keeps the last good catalog and logs why; a good edit then applies', async (t) => {
+  const { dir, file } = tempFile();
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 80}]\n');
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: pino(sink), pollMs: 20 });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeAtomically(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: "eighty"}]\n');
+  await eventually(() => expect(lines.some((l) => l.level === 50), 'an error was logged'));
+  const logged = lines.find((l) => l.level === 50)!;
+  t.match(String(logged.err), /services\[0\] \(web\): port/, 'the log names entry and field');
+  t.equal(logged.component, 'registry/file');
+  t.same(registry.service('web', 'dc1')?.map((i) => i.port), [80], 'still serving the last good catalog');
+  writeAtomically(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 81}]\n');
+  await eventually(() => expect(registry.service('web', 'dc1')?.[0]?.port === 81, 'port 81'));
+  t.pass('the next good edit applies');
+});
+
+t.test('an edit applies within a second', async (t) => {
+  const { dir, file } = tempFile();
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\n');
+  // The default poll interval: what users get.
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const started = Date.now();
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 80}]\n');
+  await eventually(() => expect(registry.service('web', 'dc1') !== undefined, 'web appeared'), 1000, 10);
+  t.ok(Date.now() - started < 1000, `applied after ${Date.now() - started} ms`);
+});

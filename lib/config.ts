@@ -30,8 +30,38 @@ export const OPTIONS = {
   },
   domain: { kind: 'string', arg: 'NAME', default: 'consul.', help: 'the zone of Consul-style names' },
   'alt-domain': { kind: 'string', arg: 'NAME', help: 'a second zone answering the same names (Consul alt_domain)' },
-  datacenter: { kind: 'string', arg: 'NAME', default: 'dc1', help: 'the local datacenter' },
+  datacenter: { kind: 'string', arg: 'NAME', help: "the local datacenter (default: Consul agent's own, else dc1)" },
   file: { kind: 'string', arg: 'PATH', help: 'serve the catalog in this JSON or YAML file, reloaded when it changes' },
+  consul: {
+    kind: 'string',
+    arg: 'URL',
+    env: ['CONSUL_HTTP_ADDR'],
+    help: 'serve the catalog of the Consul agent at this URL (http:// or https://)',
+  },
+  'consul-token': { kind: 'string', arg: 'TOKEN', env: ['CONSUL_HTTP_TOKEN'], help: 'ACL token sent as X-Consul-Token' },
+  'consul-ca': { kind: 'string', arg: 'FILE', env: ['CONSUL_CACERT'], help: 'CA certificate (PEM) for an https:// Consul' },
+  'consul-cert': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_CERT'], help: 'client certificate (PEM) for an https:// Consul' },
+  'consul-key': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_KEY'], help: 'client key (PEM) for an https:// Consul' },
+  'consul-wait': { kind: 'duration', arg: 'DURATION', default: '5m', help: 'longest wait of a blocking query (at most 10m)' },
+  'consul-timeout': {
+    kind: 'duration',
+    arg: 'DURATION',
+    default: '2s',
+    help: 'timeout of a non-blocking Consul request: a cold miss during an outage fails this fast',
+  },
+  'max-stale': {
+    kind: 'duration',
+    arg: 'DURATION',
+    default: '72h',
+    help: 'keep answering from data this old while the registry is unreachable; older is SERVFAIL',
+  },
+  'cache-size': {
+    kind: 'integer',
+    arg: 'N',
+    default: '150',
+    help: "most services and nodes cached (one blocking query each; mind Consul's http_max_conns_per_client, 200)",
+  },
+  'cache-idle': { kind: 'duration', arg: 'DURATION', default: '1h', help: 'drop a cached service no query asked for in this long' },
   'only-passing': { kind: 'boolean', default: false, help: 'leave instances in warning state out of answers' },
   ttl: { kind: 'seconds', arg: 'SECONDS', default: '0', help: 'TTL of service records (30, 30s, 5m)' },
   'service-ttl': {
@@ -72,8 +102,13 @@ export interface Config {
   /** domain and altDomain are lower-case FQDNs. */
   domain: string;
   altDomain: string | undefined;
-  datacenter: string;
+  /** datacenter is undefined when not set: Consul then says, and other registries use dc1. */
+  datacenter: string | undefined;
   file: string | undefined;
+  consul: ConsulConfig | undefined;
+  maxStaleMs: number;
+  cacheSize: number;
+  cacheIdleMs: number;
   onlyPassing: boolean;
   ttl: number;
   serviceTtl: TtlRule[];
@@ -82,6 +117,17 @@ export interface Config {
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   logLevel: LogLevel;
+}
+
+/** ConsulConfig is how to reach Consul. */
+export interface ConsulConfig {
+  url: string;
+  token: string | undefined;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  waitMs: number;
+  timeoutMs: number;
 }
 
 /** ConfigError is a bad option value or key; the CLI prints it and exits 2. */
@@ -251,22 +297,53 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const domain = parseZone(get('domain').source, str('domain') ?? '');
   const alt = str('alt-domain');
   const altDomain = alt === undefined ? undefined : parseZone(get('alt-domain').source, alt);
-  const datacenter = (str('datacenter') ?? '').toLowerCase();
-  if (!/^[a-z0-9_-]{1,63}$/.test(datacenter)) fail(get('datacenter').source, `expected one DNS label, got "${datacenter}"`);
+  const datacenter = str('datacenter')?.toLowerCase();
+  if (datacenter !== undefined && !/^[a-z0-9_-]{1,63}$/.test(datacenter)) fail(get('datacenter').source, `expected one DNS label, got "${datacenter}"`);
+  const duration = (name: OptionName): number => parseDuration(get(name).source, str(name) ?? '');
   const file = str('file');
-  if (!file) fail('srvdns', 'no registry: give --file PATH (or SRVDNS_FILE, or file: in the config file)');
+  const consulUrl = str('consul');
+  const registries = [file && '--file', consulUrl && '--consul'].filter(Boolean);
+  if (registries.length === 0) fail('srvdns', 'no registry: give --file PATH or --consul URL (or SRVDNS_FILE / SRVDNS_CONSUL)');
+  if (registries.length > 1) fail('srvdns', `one registry at a time: got ${registries.join(' and ')}`);
+  let consul: ConsulConfig | undefined;
+  if (consulUrl) {
+    // CONSUL_HTTP_ADDR is often host:port without a scheme.
+    const url = /^[a-z]+:\/\//i.test(consulUrl) ? consulUrl : `http://${consulUrl}`;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) fail(get('consul').source, `expected an http:// or https:// URL, got "${consulUrl}"`);
+    const waitMs = duration('consul-wait');
+    if (waitMs < 1000 || waitMs > 600000) fail(get('consul-wait').source, 'expected from 1s to 10m (Consul caps wait at 10 minutes)');
+    consul = {
+      url,
+      token: str('consul-token'),
+      caFile: str('consul-ca'),
+      certFile: str('consul-cert'),
+      keyFile: str('consul-key'),
+      waitMs,
+      timeoutMs: duration('consul-timeout'),
+    };
+  }
   const config: Config = {
     listen,
     domain,
     altDomain,
     datacenter,
     file,
+    consul,
+    maxStaleMs: duration('max-stale'),
+    cacheSize: integer('cache-size', 1, 10000000),
+    cacheIdleMs: duration('cache-idle'),
     onlyPassing: get('only-passing').value === true,
     ttl: seconds('ttl'),
     serviceTtl: list('service-ttl').map((v) => parseTtlRule(get('service-ttl').source, v)),
     nodeTtl: seconds('node-ttl'),
     soaMinTtl: seconds('soa-min-ttl'),
-    tcpIdleTimeoutMs: parseDuration(get('tcp-idle-timeout').source, str('tcp-idle-timeout') ?? ''),
+    tcpIdleTimeoutMs: duration('tcp-idle-timeout'),
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
     logLevel,
   };

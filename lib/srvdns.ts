@@ -2,6 +2,7 @@
 import { serviceTtl } from './answer/ttl.js';
 import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
+import { ConsulRegistry } from './registry/consul.js';
 import { FileRegistry } from './registry/file.js';
 import type { Registry } from './registry/registry.js';
 import { createHandler, type Handler } from './server/handler.js';
@@ -73,6 +74,24 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
   }
 }
 
+/** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
+export const DEFAULT_DATACENTER = 'dc1';
+
+/** createRegistry makes the one registry the config names. */
+export function createRegistry(config: Config, log: Logger): Registry {
+  if (config.consul) {
+    return new ConsulRegistry({
+      ...config.consul,
+      datacenter: config.datacenter,
+      maxStaleMs: config.maxStaleMs,
+      cacheSize: config.cacheSize,
+      cacheIdleMs: config.cacheIdleMs,
+      log,
+    });
+  }
+  return new FileRegistry({ path: config.file!, datacenter: config.datacenter ?? DEFAULT_DATACENTER, log });
+}
+
 /** buildHandler assembles the query pipeline for a registry: zones, router, handler. */
 export function buildHandler(config: Config, registry: Registry, log: Logger): Handler {
   return createHandler({ router: new Router(buildZones(config, registry)), log, maxUdpSize: MAX_UDP_SIZE });
@@ -80,7 +99,7 @@ export function buildHandler(config: Config, registry: Registry, log: Logger): H
 
 /** start runs srvdns with a validated Config. */
 export async function start(config: Config, log: Logger): Promise<Server> {
-  const registry: Registry = new FileRegistry({ path: config.file!, datacenter: config.datacenter, log });
+  const registry = createRegistry(config, log);
   await registry.start();
   const handler = buildHandler(config, registry, log);
   const listeners: { close(): Promise<void> }[] = [];

@@ -25,7 +25,7 @@ t.test('defaults', async (t) => {
   t.same(c.listen, [{ host: '127.0.0.1', port: 8600 }]);
   t.equal(c.domain, 'consul.');
   t.equal(c.altDomain, undefined);
-  t.equal(c.datacenter, 'dc1');
+  t.equal(c.datacenter, undefined, 'the registry decides');
   t.equal(c.onlyPassing, false);
   t.equal(c.ttl, 0);
   t.equal(c.nodeTtl, 0);
@@ -55,6 +55,16 @@ t.test('flags win over env, env over the config file', async (t) => {
   t.same(fromFlags.listen, [{ host: '127.0.0.4', port: 1 }, { host: '127.0.0.5', port: 2 }], 'repeated flag');
 });
 
+t.test("Consul's own environment variables are read", async (t) => {
+  const c = run([], { CONSUL_HTTP_ADDR: '127.0.0.1:8500', CONSUL_HTTP_TOKEN: 'secret' });
+  t.equal(c.consul?.url, 'http://127.0.0.1:8500', 'a scheme is added to host:port');
+  t.equal(c.consul?.token, 'secret');
+  const ours = run([], { CONSUL_HTTP_ADDR: '127.0.0.1:8500', SRVDNS_CONSUL: 'https://consul.example:8501' });
+  t.equal(ours.consul?.url, 'https://consul.example:8501', 'SRVDNS_CONSUL wins over CONSUL_HTTP_ADDR');
+  t.equal(ours.consul?.waitMs, 300000, 'default wait 5m');
+  t.equal(ours.maxStaleMs, 72 * 3600 * 1000, 'default max-stale 72h');
+});
+
 t.test('durations and TTL forms', async (t) => {
   const c = run(['--file', 'x', '--ttl', '5m', '--node-ttl', '1h', '--service-ttl', 'Web=30s', '--tcp-idle-timeout', '1.5s']);
   t.equal(c.ttl, 300);
@@ -74,7 +84,10 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad domain', argv: ['--file', 'x', '--domain', 'bad domain'], error: /^--domain: not a domain name/ },
   { name: 'a bad env value, named by its variable', argv: ['--file', 'x'], env: { SRVDNS_NODE_TTL: 'x' }, error: /^SRVDNS_NODE_TTL: expected whole seconds/ },
   { name: 'a bad env boolean', argv: ['--file', 'x'], env: { SRVDNS_ONLY_PASSING: 'maybe' }, error: /^SRVDNS_ONLY_PASSING: expected true or false/ },
-  { name: 'no registry', argv: [], error: /no registry: give --file/ },
+  { name: 'no registry', argv: [], error: /no registry: give --file PATH or --consul URL/ },
+  { name: 'two registries', argv: ['--file', 'x', '--consul', 'http://127.0.0.1:8500'], error: /one registry at a time: got --file and --consul/ },
+  { name: 'a bad Consul URL', argv: ['--consul', 'ftp://x'], error: /^--consul: expected an http:\/\/ or https:\/\/ URL/ },
+  { name: 'a Consul wait over 10m', argv: ['--consul', 'http://127.0.0.1:8500', '--consul-wait', '11m'], error: /^--consul-wait: expected from 1s to 10m/ },
   { name: 'a bad duration', argv: ['--file', 'x', '--tcp-idle-timeout', '10'], error: /^--tcp-idle-timeout: expected a duration/ },
   { name: 'a positional argument', argv: ['--file', 'x', 'extra'], error: /Unexpected argument 'extra'/ },
 ];

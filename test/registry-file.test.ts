@@ -40,7 +40,7 @@ t.test('conformance', async (t) => {
         },
       };
     },
-    { health: true, tags: true, weights: true, nodes: true },
+    { health: true, tags: true, weights: true, nodes: true, reverseServices: true },
   );
 });
 

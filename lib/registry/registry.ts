@@ -10,6 +10,8 @@ export interface Registry {
   start(): Promise<void>;
   /** stop ends every watch and timer. */
   stop(): Promise<void>;
+  /** synced tells whether the first full read has completed (readiness). */
+  synced(): boolean;
   /** datacenter is the local datacenter, used when a query names none. */
   datacenter(): string;
   /** hasDatacenter tells whether a datacenter exists. */

@@ -10,6 +10,7 @@ export abstract class SnapshotRegistry implements Registry {
   abstract readonly name: string;
   protected current: Snapshot;
   private readonly listeners = new Set<(change: CatalogChange) => void>();
+  private loaded = false;
 
   constructor(protected readonly localDc: string) {
     this.current = new Snapshot(localDc, [], []);
@@ -26,9 +27,13 @@ export abstract class SnapshotRegistry implements Registry {
   /** replace swaps a complete new catalog in and tells subscribers. */
   protected replace(next: Snapshot): void {
     this.current = next;
+    this.loaded = true;
     for (const listener of this.listeners) listener({ kind: 'all' });
   }
 
+  synced(): boolean {
+    return this.loaded;
+  }
   datacenter(): string {
     return this.localDc;
   }

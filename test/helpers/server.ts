@@ -18,13 +18,14 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** startServer starts srvdns on 127.0.0.1 with a catalog and extra flags. */
+/** startServer starts srvdns on 127.0.0.1 with a catalog file (or, with catalog null, only the flags). */
 export async function startServer(catalog: unknown, flags: string[] = []): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'srvdns-test-'));
   const file = join(dir, 'catalog.yaml');
   const write = (c: unknown): void => writeFileSync(file, typeof c === 'string' ? c : stringify(c));
-  write(catalog);
-  const request = loadConfig(['--listen', '127.0.0.1:0', '--file', file, '--log-level', 'silent', ...flags], {});
+  if (catalog !== null) write(catalog);
+  const registry = catalog === null ? [] : ['--file', file];
+  const request = loadConfig(['--listen', '127.0.0.1:0', ...registry, '--log-level', 'silent', ...flags], {});
   if (request.kind !== 'run') throw new Error('expected a run request');
   const server = await start(request.config, silentLogger);
   return {

@@ -1,0 +1,50 @@
+// Freshness: the time from a registry acknowledging a change to srvdns answering the
+// new state, polled with DNS queries. Registries: the Consul API stand-in (etcd joins
+// when its registry lands). Target p99 < 50 ms. Prints figures; asserts nothing.
+import { performance } from 'node:perf_hooks';
+import { query } from '../test/helpers/client.js';
+import { ConsulStandin, consulPut } from '../test/helpers/consul-standin.js';
+import { startSrvdns, summarize } from './lib.js';
+
+const CHANGES = Number(process.env.FRESHNESS_CHANGES ?? 200);
+
+/** waitFor polls DNS until check holds; returns ms since t0. */
+async function waitFor(port: number, name: string, check: (answer: string[]) => boolean, t0: number): Promise<number> {
+  for (;;) {
+    const r = await query(port, name, 'SRV', { timeoutMs: 1000 });
+    if (check(r.answer)) return performance.now() - t0;
+    if (performance.now() - t0 > 5000) throw new Error(`${name}: no change after 5 s: ${r.answer.join()}`);
+  }
+}
+
+async function consulFreshness(): Promise<number[]> {
+  const consul = new ConsulStandin();
+  await consul.start();
+  const reg = (id: string, status: string): Record<string, unknown> => ({
+    Node: `n-${id}`,
+    Address: '10.0.0.1',
+    Service: { ID: id, Service: 'fresh', Port: 80 },
+    Check: { CheckID: `service:${id}`, Name: 'c', Status: status, ServiceID: id },
+  });
+  await consulPut(consul.url, '/v1/catalog/register', reg('base', 'passing'));
+  const srv = await startSrvdns(['--consul', consul.url, '--log-level', 'info']);
+  const name = 'fresh.service.consul';
+  await waitFor(srv.port, name, (a) => a.length === 1, performance.now());
+  const latencies: number[] = [];
+  let expected = 1;
+  for (let i = 0; i < CHANGES; i++) {
+    // Alternate: a new instance appears, then its health flips to critical.
+    const id = `i${i >> 1}`;
+    const status = i % 2 === 0 ? 'passing' : 'critical';
+    expected += status === 'passing' ? 1 : -1;
+    await consulPut(consul.url, '/v1/catalog/register', reg(id, status));
+    const acked = performance.now();
+    latencies.push(await waitFor(srv.port, name, (a) => a.length === expected, acked));
+  }
+  await srv.stop();
+  await consul.stop();
+  return latencies;
+}
+
+const consul = await consulFreshness();
+console.log(summarize('freshness consul (registry ack -> DNS answer)', consul));

@@ -1,0 +1,91 @@
+// Talking to Consul's HTTP API through the `consul` npm client. Its own Watch is not
+// used: it treats a zero index as an error instead of resetting it to 1, does not
+// rate-limit, and reports every index change as a change (lib/registry/consul-watch.ts
+// follows Consul's documented rules instead). The client still does the HTTP: paths,
+// the token header, keep-alive agents, timeouts and cancellation.
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import Consul from 'consul';
+import type { BlockingResult } from './consul-watch.js';
+
+/** ConsulHttpOptions say where Consul is and how to talk to it. */
+export interface ConsulHttpOptions {
+  url: string;
+  token: string | undefined;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** waitMs is the blocking `wait`; timeoutMs bounds a non-blocking request. */
+  waitMs: number;
+  timeoutMs: number;
+}
+
+type Call = (opts: Record<string, unknown>) => Promise<[{ headers: Record<string, string | string[] | undefined> }, unknown]>;
+
+/** ConsulHttp performs the reads srvdns needs, each returning X-Consul-Index and body. */
+export class ConsulHttp {
+  private readonly client: Consul;
+  private readonly agent: HttpAgent | HttpsAgent;
+
+  constructor(private readonly o: ConsulHttpOptions) {
+    const url = new URL(o.url);
+    const secure = url.protocol === 'https:';
+    this.agent = secure
+      ? new HttpsAgent({
+          keepAlive: true,
+          ca: o.caFile ? readFileSync(o.caFile) : undefined,
+          cert: o.certFile ? readFileSync(o.certFile) : undefined,
+          key: o.keyFile ? readFileSync(o.keyFile) : undefined,
+        })
+      : new HttpAgent({ keepAlive: true });
+    // The typings omit baseUrl, which the client supports (it sets it from host/port otherwise).
+    this.client = new Consul({
+      baseUrl: `${url.origin}${url.pathname.replace(/\/$/, '')}/v1`,
+      agent: this.agent,
+      defaults: o.token ? { token: o.token } : undefined,
+    } as ConstructorParameters<typeof Consul>[0]);
+  }
+
+  private async call(fn: Call, opts: Record<string, unknown>, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+    const cancel = (): boolean => ctx.emit('cancel');
+    signal?.addEventListener('abort', cancel, { once: true });
+    const blocking = index > 0n;
+    // Consul adds up to wait/16 of jitter to a blocking request; allow for it and a margin.
+    const timeout = blocking ? Math.ceil(this.o.waitMs * (1 + 1 / 16)) + this.o.timeoutMs : this.o.timeoutMs;
+    try {
+      const [res, body] = await fn({ ...opts, ctx, timeout, ...(blocking ? { index: index.toString(), wait: `${Math.ceil(this.o.waitMs / 1000)}s` } : {}) });
+      const header = res.headers['x-consul-index'];
+      const text = Array.isArray(header) ? header[0] : header;
+      return { index: text !== undefined && /^\d+$/.test(text) ? BigInt(text) : 0n, body };
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  healthService(service: string, dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    return this.call(this.client.health.service.bind(this.client.health) as unknown as Call, { service, dc }, index, signal);
+  }
+  catalogServices(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    return this.call(this.client.catalog.service.list.bind(this.client.catalog.service) as unknown as Call, { dc }, index, signal);
+  }
+  catalogNode(node: string, dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    return this.call(this.client.catalog.node.services.bind(this.client.catalog.node) as unknown as Call, { node, dc }, index, signal);
+  }
+  catalogNodes(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    return this.call(this.client.catalog.node.list.bind(this.client.catalog.node) as unknown as Call, { dc }, index, signal);
+  }
+  async agentSelf(): Promise<unknown> {
+    return (await this.call(this.client.agent.self.bind(this.client.agent) as unknown as Call, {}, 0n)).body;
+  }
+  async datacenters(): Promise<unknown> {
+    return (await this.call(this.client.catalog.datacenters.bind(this.client.catalog) as unknown as Call, {}, 0n)).body;
+  }
+
+  /** close releases the keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,260 @@
+// The Consul registry against the Consul API stand-in: the shared conformance suite,
+// then DNS answers through a running srvdns as Consul changes, fails and comes back.
+import t, { type Test } from 'tap';
+import { silentLogger } from '../lib/log.js';
+import { ConsulRegistry } from '../lib/registry/consul.js';
+import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { query } from './helpers/client.js';
+import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
+import { eventually, expect } from './helpers/eventually.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+/** setCatalog makes the stand-in hold exactly this catalog, through /v1/catalog/register and /deregister. */
+async function setCatalog(consul: ConsulStandin, c: CatalogInput, previous: CatalogInput | undefined): Promise<void> {
+  for (const n of previous?.nodes ?? []) {
+    if (!c.nodes.some((m) => m.name === n.name)) await consulPut(consul.url, '/v1/catalog/deregister', { Node: n.name });
+  }
+  for (const s of previous?.services ?? []) {
+    if (!c.services.some((x) => x.id === s.id && x.node === s.node)) await consulPut(consul.url, '/v1/catalog/deregister', { Node: s.node, ServiceID: s.id });
+  }
+  for (const n of c.nodes) await consulPut(consul.url, '/v1/catalog/register', { Node: n.name, Address: n.address, NodeMeta: n.meta ?? {} });
+  for (const s of c.services) {
+    const node = c.nodes.find((n) => n.name === s.node)!;
+    await consulPut(consul.url, '/v1/catalog/register', {
+      Node: node.name,
+      Address: node.address,
+      NodeMeta: node.meta ?? {},
+      Service: { ID: s.id, Service: s.name, Tags: s.tags ?? [], Address: s.address ?? '', Port: s.port, Meta: s.meta ?? {}, Weights: s.weights ? { Passing: s.weights.passing, Warning: s.weights.warning } : undefined },
+      Check: { CheckID: `service:${s.id}`, Name: 'health', Status: s.health ?? 'passing', ServiceID: s.id },
+    });
+  }
+}
+
+function registry(consul: ConsulStandin, extra: Partial<ConstructorParameters<typeof ConsulRegistry>[0]> = {}): ConsulRegistry {
+  return new ConsulRegistry({
+    url: consul.url,
+    token: undefined,
+    caFile: undefined,
+    certFile: undefined,
+    keyFile: undefined,
+    waitMs: 10000,
+    timeoutMs: 1000,
+    datacenter: undefined,
+    maxStaleMs: 3600000,
+    cacheSize: 100,
+    cacheIdleMs: 3600000,
+    log: silentLogger,
+    ...extra,
+  });
+}
+
+t.test('conformance', async (t) => {
+  registrySuite(
+    t,
+    async () => {
+      const consul = new ConsulStandin();
+      await consul.start();
+      const r = registry(consul);
+      await r.start();
+      let previous: CatalogInput | undefined;
+      return {
+        registry: r,
+        datacenter: 'dc1',
+        set: async (c) => {
+          await setCatalog(consul, c, previous);
+          previous = c;
+        },
+        close: async () => {
+          await r.stop();
+          await consul.stop();
+        },
+      };
+    },
+    { health: true, tags: true, weights: true, nodes: true, reverseServices: false },
+  );
+});
+
+const web = (id: string, node: string, address: string, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  Node: node,
+  Address: address,
+  Service: { ID: id, Service: 'web', Tags: ['http', 'v1'], Port: 8080, Weights: { Passing: 10, Warning: 1 }, ...extra },
+  Check: { CheckID: `service:${id}`, Name: 'http', Status: status, ServiceID: id },
+});
+
+async function withConsul(t: Test, flags: string[] = [], opts: ConstructorParameters<typeof ConsulStandin>[0] = {}): Promise<{ consul: ConsulStandin; srv: TestServer }> {
+  const consul = new ConsulStandin(opts);
+  await consul.start();
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'passing'), opts.token);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-2', 'node2', '10.0.0.2', 'passing'), opts.token);
+  const srv = await startServer(null, ['--consul', consul.url, '--consul-wait', '10s', '--consul-timeout', '500ms', ...flags]);
+  t.teardown(async () => {
+    await srv.stop();
+    await consul.stop();
+  });
+  return { consul, srv };
+}
+
+const srvOf = (port: number, name = '_web._tcp.service.consul'): Promise<string[]> => query(port, name, 'SRV').then((r) => [...r.answer].sort());
+
+t.test('a registered service answers; health flips show in the next answer', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  t.same(await srvOf(srv.port), [
+    '_web._tcp.service.consul. 0 IN SRV 1 10 8080 node1.node.dc1.consul.',
+    '_web._tcp.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.',
+  ]);
+  const before = Date.now();
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
+  await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'web-1 gone'), 2000, 5);
+  t.ok(Date.now() - before < 1000, `critical seen in ${Date.now() - before} ms`);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'warning'));
+  await eventually(async () => expect((await srvOf(srv.port)).includes('_web._tcp.service.consul. 0 IN SRV 1 1 8080 node1.node.dc1.consul.'), 'warning weight'));
+  t.pass('a warning instance answers with its warning weight');
+  // A node-level check counts for every service on the node.
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node2', Address: '10.0.0.2', Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical' } });
+  await eventually(async () => expect(!(await srvOf(srv.port)).some((a) => a.includes('node2')), 'node2 gone'));
+  t.pass('a critical node check removes the node');
+});
+
+t.test('unknown names are NXDOMAIN from memory; a new service is found at once', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  const r = await query(srv.port, 'nope.service.consul', 'A');
+  t.equal(r.rcode, 'NXDOMAIN');
+  t.equal(consul.requests.get('/v1/health/service/nope'), undefined, 'Consul was not asked');
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node3', Address: '10.0.0.3', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
+  await eventually(async () => expect((await query(srv.port, 'db.service.consul', 'A')).answer.length === 1, 'db answers'), 2000, 5);
+  t.pass('registered db answers');
+});
+
+t.test('concurrent misses share one request; hits never reach Consul', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  const replies = await Promise.all(Array.from({ length: 20 }, () => query(srv.port, 'web.service.consul', 'A')));
+  t.ok(replies.every((r) => r.answer.length === 2), '20 answers');
+  t.equal(consul.requests.get('/v1/health/service/web'), 1, 'one non-blocking read');
+  for (let i = 0; i < 20; i++) await query(srv.port, 'web.service.consul', 'A');
+  t.equal(consul.requests.get('/v1/health/service/web'), 1, 'still one: answers come from memory');
+});
+
+t.test('tags, datacenters, weights and nodes', async (t) => {
+  const { consul, srv } = await withConsul(t, [], { otherDatacenters: ['dc2'] });
+  await consulPut(consul.url, '/v1/catalog/register', { ...web('web-9', 'far1', '10.9.0.1', 'passing', { Tags: ['v2'] }), Datacenter: 'dc2' });
+  t.same(await srvOf(srv.port, 'v1.web.service.consul'), [
+    'v1.web.service.consul. 0 IN SRV 1 10 8080 node1.node.dc1.consul.',
+    'v1.web.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.',
+  ]);
+  t.same(await srvOf(srv.port, 'web.service.dc2.consul'), ['web.service.dc2.consul. 0 IN SRV 1 10 8080 far1.node.dc2.consul.']);
+  t.same((await query(srv.port, 'v1.web.service.dc2.consul', 'A')).rcode, 'NXDOMAIN', 'tag absent in dc2');
+  t.same((await query(srv.port, 'web.service.dc9.consul', 'A')).rcode, 'NXDOMAIN', 'unknown datacenter');
+  t.same((await query(srv.port, 'node1.node.consul', 'A')).answer, ['node1.node.consul. 0 IN A 10.0.0.1']);
+  t.same((await query(srv.port, 'nonode.node.consul', 'A')).rcode, 'NXDOMAIN');
+  t.same((await query(srv.port, '1.0.0.10.in-addr.arpa', 'PTR')).answer, ['1.0.0.10.in-addr.arpa. 0 IN PTR node1.node.dc1.consul.']);
+});
+
+t.test("the datacenter comes from the agent; a stand-in in 'east' names targets in east", async (t) => {
+  const { srv } = await withConsul(t, [], { datacenter: 'east' });
+  t.same(await srvOf(srv.port, 'web.service.east.consul'), [
+    'web.service.east.consul. 0 IN SRV 1 10 8080 node1.node.east.consul.',
+    'web.service.east.consul. 0 IN SRV 1 10 8080 node2.node.east.consul.',
+  ]);
+});
+
+t.test('maintenance mode and Registrator-style agent registrations', async (t) => {
+  const { consul, srv } = await withConsul(t, [], { agentNode: { name: 'host1', address: '10.1.0.1' } });
+  // What Registrator's consul backend sends for a container publishing port 80 as 32768.
+  await consulPut(consul.url, '/v1/agent/service/register', { ID: 'host1:nginx-1:80', Name: 'nginx', Port: 32768, Address: '10.1.0.1', Tags: ['www'] });
+  await eventually(async () => expect((await srvOf(srv.port, 'nginx.service.consul')).length === 1, 'nginx answers'));
+  t.same(await srvOf(srv.port, 'www.nginx.service.consul'), ['www.nginx.service.consul. 0 IN SRV 1 1 32768 0a010001.addr.dc1.consul.']);
+  await consulPut(consul.url, '/v1/agent/service/maintenance/host1:nginx-1:80?enable=true&reason=deploy', {});
+  await eventually(async () => expect((await srvOf(srv.port, 'nginx.service.consul')).length === 0, 'in maintenance'));
+  t.equal((await query(srv.port, 'nginx.service.consul', 'A')).rcode, 'NOERROR', 'maintenance is critical: NODATA, the service still exists');
+  await consulPut(consul.url, '/v1/agent/service/maintenance/host1:nginx-1:80?enable=false', {});
+  await eventually(async () => expect((await srvOf(srv.port, 'nginx.service.consul')).length === 1, 'back'));
+  await consulPut(consul.url, '/v1/agent/service/deregister/host1:nginx-1:80', {});
+  await eventually(async () => expect((await query(srv.port, 'nginx.service.consul', 'A')).rcode === 'NXDOMAIN', 'gone'));
+  t.pass('deregistered: NXDOMAIN');
+});
+
+t.test('the index going backwards (snapshot restore) resets the watch', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await srvOf(srv.port);
+  consul.resetIndex();
+  await new Promise((r) => setTimeout(r, 100));
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
+  await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'change after the reset seen'));
+  t.pass('changes after an index reset are seen');
+});
+
+t.test('a zero index does not make the watch spin', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await srvOf(srv.port);
+  consul.fault = 'zeroIndex';
+  const before = consul.requests.get('/v1/health/service/web blocking') ?? 0;
+  await new Promise((r) => setTimeout(r, 500));
+  const during = (consul.requests.get('/v1/health/service/web blocking') ?? 0) - before;
+  t.ok(during < 30, `${during} blocking requests in 500 ms (rate-limited, index 1 blocks)`);
+  consul.fault = 'none';
+  t.equal((await srvOf(srv.port)).length, 2);
+});
+
+t.test('500s, garbage and slow responses never empty a good entry', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  t.equal((await srvOf(srv.port)).length, 2);
+  for (const fault of ['status500', 'garbage'] as const) {
+    consul.fault = fault;
+    await consulPut(consul.url, '/v1/catalog/register', web('web-3', 'node3', '10.0.0.3', 'passing')).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal((await srvOf(srv.port)).length, 2, `${fault}: the last good answer`);
+    consul.fault = 'none';
+    await eventually(async () => expect((await srvOf(srv.port)).length === 3, 'recovered'), 5000);
+    await consulPut(consul.url, '/v1/catalog/deregister', { Node: 'node3' });
+    await eventually(async () => expect((await srvOf(srv.port)).length === 2, 'back to two'), 5000);
+  }
+  consul.delayMs = 3000;
+  const started = Date.now();
+  t.equal((await srvOf(srv.port)).length, 2, 'slow Consul: answered from memory');
+  t.ok(Date.now() - started < 500, `in ${Date.now() - started} ms`);
+  consul.delayMs = 0;
+});
+
+t.test('Consul down: stale answers flow, cold misses SERVFAIL fast, and it recovers alone', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  t.equal((await srvOf(srv.port)).length, 2);
+  await consul.stop();
+  for (let i = 0; i < 5; i++) t.equal((await srvOf(srv.port)).length, 2, `stale answer ${i}`);
+  const started = Date.now();
+  const cold = await query(srv.port, 'node1.node.consul', 'A');
+  t.equal(cold.rcode, 'SERVFAIL', 'a cold miss is SERVFAIL');
+  t.ok(Date.now() - started < 1500, `in ${Date.now() - started} ms`);
+  await consul.start();
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
+  await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'fresh again'), 10000);
+  t.pass('fresh after Consul came back, without a restart');
+  t.equal((await query(srv.port, 'node1.node.consul', 'A')).rcode, 'NOERROR', 'cold misses work again');
+});
+
+t.test('past --max-stale, SERVFAIL', async (t) => {
+  const { consul, srv } = await withConsul(t, ['--max-stale', '300ms']);
+  t.equal((await srvOf(srv.port)).length, 2);
+  await consul.stop();
+  await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'SRV')).rcode === 'SERVFAIL', 'SERVFAIL'), 3000);
+  t.pass('too stale to serve');
+});
+
+t.test('ACL token sent as X-Consul-Token', async (t) => {
+  const { srv } = await withConsul(t, ['--consul-token', 's3cret'], { token: 's3cret' });
+  t.equal((await srvOf(srv.port)).length, 2);
+});
+
+t.test('hundreds of services: all answer, the cache stays bounded and evicted watches stop', async (t) => {
+  const { consul, srv } = await withConsul(t, ['--cache-size', '50']);
+  for (let i = 0; i < 300; i++) {
+    await consulPut(consul.url, '/v1/catalog/register', { Node: 'many', Address: '10.5.0.1', Service: { ID: `svc${i}`, Service: `svc${i}`, Port: 1000 + i } });
+  }
+  await eventually(async () => expect((await query(srv.port, 'svc299.service.consul', 'SRV')).answer.length === 1, 'list synced'));
+  for (let i = 0; i < 300; i++) {
+    const r = await query(srv.port, `svc${i}.service.consul`, 'SRV');
+    if (r.answer[0] !== `svc${i}.service.consul. 0 IN SRV 1 1 ${1000 + i} many.node.dc1.consul.`) t.fail(`svc${i}: ${r.answer.join()}`);
+  }
+  t.pass('300 services answered correctly');
+  await eventually(() => expect(consul.blocking <= 50 + 2, `${consul.blocking} blocking queries open`));
+  t.ok(consul.blocking <= 52, `${consul.blocking} blocking queries open for a cache of 50`);
+});

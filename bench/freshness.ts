@@ -1,9 +1,10 @@
 // Freshness: the time from a registry acknowledging a change to srvdns answering the
-// new state, polled with DNS queries. Registries: the Consul API stand-in (etcd joins
-// when its registry lands). Target p99 < 50 ms. Prints figures; asserts nothing.
+// new state, polled with DNS queries. Registries: the Consul API stand-in and a real
+// etcd (v3 and v2). Target p99 < 50 ms. Prints figures; asserts nothing.
 import { performance } from 'node:perf_hooks';
 import { query } from '../test/helpers/client.js';
 import { ConsulStandin, consulPut } from '../test/helpers/consul-standin.js';
+import { EtcdServer } from '../test/helpers/etcd.js';
 import { startSrvdns, summarize } from './lib.js';
 
 const CHANGES = Number(process.env.FRESHNESS_CHANGES ?? 200);
@@ -46,5 +47,30 @@ async function consulFreshness(): Promise<number[]> {
   return latencies;
 }
 
-const consul = await consulFreshness();
-console.log(summarize('freshness consul (registry ack -> DNS answer)', consul));
+/** etcdFreshness alternates a put of a new record and a delete of it, in one API. */
+async function etcdFreshness(api: 'v3' | 'v2'): Promise<number[]> {
+  const etcd = new EtcdServer();
+  await etcd.start();
+  const base = '/skydns/local/skydns/fresh';
+  await etcd.v3.put(`${base}/base`).value('{"host":"10.0.0.1","port":80}');
+  await etcd.v2Set(`${base}/base`, '{"host":"10.0.0.1","port":80}');
+  const srv = await startSrvdns(['--etcd', etcd.url, '--etcd-api', api]);
+  const name = 'fresh.skydns.local';
+  await waitFor(srv.port, name, (a) => a.length === 1, performance.now());
+  const latencies: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const key = `${base}/i${i >> 1}`;
+    const put = i % 2 === 0;
+    if (api === 'v3') await (put ? etcd.v3.put(key).value('{"host":"10.0.0.2","port":81}') : etcd.v3.delete().key(key));
+    else await (put ? etcd.v2Set(key, '{"host":"10.0.0.2","port":81}') : etcd.v2Delete(key));
+    const acked = performance.now();
+    latencies.push(await waitFor(srv.port, name, (a) => a.length === (put ? 2 : 1), acked));
+  }
+  await srv.stop();
+  await etcd.stop();
+  return latencies;
+}
+
+console.log(summarize('freshness consul stand-in (registry ack -> DNS answer)', await consulFreshness()));
+console.log(summarize('freshness etcd v3 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v3')));
+console.log(summarize('freshness etcd v2 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v2')));

@@ -49,6 +49,26 @@ export const OPTIONS = {
     default: '2s',
     help: 'timeout of a non-blocking Consul request: a cold miss during an outage fails this fast',
   },
+  etcd: { kind: 'strings', arg: 'URL', help: 'etcd endpoints (http:// or https://); repeatable, or comma-separated' },
+  'etcd-api': { kind: 'string', arg: 'v3|v2', default: 'v3', help: "etcd keyspace to read: v3, or v2 (where Registrator writes)" },
+  'etcd-layout': {
+    kind: 'string',
+    arg: 'skydns|registrator',
+    default: 'skydns',
+    help: 'skydns: SkyDNS/CoreDNS records under --etcd-zone; registrator: <prefix>/<name>/<id> = ip:port, as Consul-style names',
+  },
+  'etcd-prefix': { kind: 'string', arg: 'PATH', help: 'etcd key prefix (default /skydns for skydns, /services for registrator)' },
+  'etcd-zone': { kind: 'string', arg: 'NAME', default: 'skydns.local.', help: 'the zone a skydns layout answers' },
+  'etcd-source': {
+    kind: 'strings',
+    arg: 'SPEC',
+    help: 'one more etcd source, e.g. layout=skydns,api=v2,prefix=/skydns,zone=skydns.local.; repeatable (replaces the single --etcd-layout/-api/-prefix/-zone form)',
+  },
+  'etcd-user': { kind: 'string', arg: 'NAME', help: 'etcd user name (auth)' },
+  'etcd-password': { kind: 'string', arg: 'PASSWORD', help: 'etcd password (auth)' },
+  'etcd-ca': { kind: 'string', arg: 'FILE', help: 'CA certificate (PEM) for https:// etcd endpoints' },
+  'etcd-cert': { kind: 'string', arg: 'FILE', help: 'client certificate (PEM) for etcd' },
+  'etcd-key': { kind: 'string', arg: 'FILE', help: 'client key (PEM) for etcd' },
   'max-stale': {
     kind: 'duration',
     arg: 'DURATION',
@@ -106,6 +126,7 @@ export interface Config {
   datacenter: string | undefined;
   file: string | undefined;
   consul: ConsulConfig | undefined;
+  etcd: EtcdConfig | undefined;
   maxStaleMs: number;
   cacheSize: number;
   cacheIdleMs: number;
@@ -128,6 +149,28 @@ export interface ConsulConfig {
   keyFile: string | undefined;
   waitMs: number;
   timeoutMs: number;
+}
+
+/** EtcdSource is one prefix read from etcd, in one layout. */
+export interface EtcdSource {
+  layout: 'skydns' | 'registrator';
+  api: 'v2' | 'v3';
+  prefix: string;
+  /** zone is the lower-case FQDN a skydns source answers; unused by registrator. */
+  zone: string;
+}
+
+/** EtcdConfig is how to reach etcd and what to read. */
+export interface EtcdConfig {
+  connection: {
+    endpoints: string[];
+    user: string | undefined;
+    password: string | undefined;
+    caFile: string | undefined;
+    certFile: string | undefined;
+    keyFile: string | undefined;
+  };
+  sources: EtcdSource[];
 }
 
 /** ConfigError is a bad option value or key; the CLI prints it and exits 2. */
@@ -302,9 +345,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const duration = (name: OptionName): number => parseDuration(get(name).source, str(name) ?? '');
   const file = str('file');
   const consulUrl = str('consul');
-  const registries = [file && '--file', consulUrl && '--consul'].filter(Boolean);
-  if (registries.length === 0) fail('srvdns', 'no registry: give --file PATH or --consul URL (or SRVDNS_FILE / SRVDNS_CONSUL)');
-  if (registries.length > 1) fail('srvdns', `one registry at a time: got ${registries.join(' and ')}`);
+  const etcd = etcdConfig(get, str, list);
+  const registrator = etcd?.sources.filter((s) => s.layout === 'registrator') ?? [];
+  if (registrator.length > 1) fail('--etcd-source', 'at most one registrator layout: it answers the Consul-style domain');
+  const registries = [file && '--file', consulUrl && '--consul', registrator.length > 0 && 'the etcd registrator layout'].filter(Boolean);
+  if (registries.length === 0 && !etcd) fail('srvdns', 'no registry: give --file PATH, --consul URL or --etcd URL (or SRVDNS_FILE / SRVDNS_CONSUL / SRVDNS_ETCD)');
+  if (registries.length > 1) fail('srvdns', `one registry for the ${domain} domain at a time: got ${registries.join(' and ')}`);
   let consul: ConsulConfig | undefined;
   if (consulUrl) {
     // CONSUL_HTTP_ADDR is often host:port without a scheme.
@@ -335,6 +381,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     datacenter,
     file,
     consul,
+    etcd,
     maxStaleMs: duration('max-stale'),
     cacheSize: integer('cache-size', 1, 10000000),
     cacheIdleMs: duration('cache-idle'),
@@ -348,6 +395,55 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logLevel,
   };
   return { kind: 'run', config };
+}
+
+type Getter = (name: OptionName) => { value: Raw | undefined; source: string };
+
+/** etcdConfig reads the etcd options: endpoints, credentials, and one or more sources. */
+function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, list: (name: OptionName) => readonly string[]): EtcdConfig | undefined {
+  const endpoints = list('etcd').flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  if (endpoints.length === 0) {
+    if (list('etcd-source').length > 0) fail(get('etcd-source').source, 'needs --etcd URL');
+    return undefined;
+  }
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(e)) fail(get('etcd').source, `expected http://host:port or https://host:port, got "${e}"`);
+  }
+  const source = (layout: string, api: string, prefix: string | undefined, zone: string, from: string): EtcdSource => {
+    if (layout !== 'skydns' && layout !== 'registrator') fail(from, `layout: expected skydns or registrator, got "${layout}"`);
+    if (api !== 'v3' && api !== 'v2') fail(from, `api: expected v3 or v2, got "${api}"`);
+    const p = prefix ?? (layout === 'skydns' ? '/skydns' : '/services');
+    if (!/^\/[^\s]*$/.test(p) || p === '/') fail(from, `prefix: expected a path like /skydns, got "${p}"`);
+    return { layout, api, prefix: p.replace(/\/+$/, ''), zone: parseZone(from, zone) };
+  };
+  const specs = list('etcd-source');
+  const sources: EtcdSource[] = [];
+  if (specs.length === 0) {
+    sources.push(source(str('etcd-layout') ?? 'skydns', str('etcd-api') ?? 'v3', str('etcd-prefix'), str('etcd-zone') ?? 'skydns.local.', '--etcd-layout'));
+  } else {
+    for (const spec of specs) {
+      const from = `${get('etcd-source').source} "${spec}"`;
+      const fields = new Map<string, string>();
+      for (const part of spec.split(',')) {
+        const eq = part.indexOf('=');
+        const key = part.slice(0, eq).trim();
+        if (eq <= 0 || !['layout', 'api', 'prefix', 'zone'].includes(key)) fail(from, `expected layout=,api=,prefix=,zone= pairs, got "${part}"`);
+        fields.set(key, part.slice(eq + 1).trim());
+      }
+      sources.push(source(fields.get('layout') ?? 'skydns', fields.get('api') ?? 'v3', fields.get('prefix'), fields.get('zone') ?? 'skydns.local.', from));
+    }
+  }
+  return {
+    connection: {
+      endpoints: endpoints.map((e) => e.replace(/\/$/, '')),
+      user: str('etcd-user'),
+      password: str('etcd-password'),
+      caFile: str('etcd-ca'),
+      certFile: str('etcd-cert'),
+      keyFile: str('etcd-key'),
+    },
+    sources,
+  };
 }
 
 /** helpText documents every option, its env variable and its default. */

@@ -4,14 +4,25 @@ import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
 import { ConsulRegistry } from './registry/consul.js';
 import { FileRegistry } from './registry/file.js';
+import { RegistratorRegistry } from './registry/registrator.js';
+import { SkyDnsSource } from './registry/skydns.js';
 import type { Registry } from './registry/registry.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
 import { ConsulZone } from './zones/consul.js';
 import { ReverseZone } from './zones/reverse.js';
+import { SkyZone } from './zones/skydns.js';
 import { Router } from './zones/router.js';
 import type { Zone } from './zones/zone.js';
+
+/** Source is anything srvdns reads a registry through: started first, stopped last. */
+export interface Source {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  synced(): boolean;
+}
 
 /** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
 export const MAX_UDP_SIZE = 4096;
@@ -21,7 +32,11 @@ export interface Server {
   /** endpoints are where it listens, with ports resolved (port 0 in the config picks one). */
   endpoints: Endpoint[];
   config: Config;
-  registries: Registry[];
+  /** registry answers the Consul-style domain, when one is configured. */
+  registry: Registry | undefined;
+  sky: SkyDnsSource[];
+  /** sources are every registry and etcd source, for readiness and metrics. */
+  sources: Source[];
   /** reload re-reads what can be re-read without a restart (SIGHUP). */
   reload(): Promise<void>;
   /** stop closes the listeners, then the registries. */
@@ -32,10 +47,13 @@ function isUnspecified(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
 }
 
-function buildZones(config: Config, registry: Registry): Zone[] {
+function buildZones(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[]): Zone[] {
   const ttlOf = serviceTtl(config.serviceTtl, config.ttl);
   const nameserverAddresses = config.listen.map((e) => e.host).filter((h) => !isUnspecified(h));
-  const zones: Zone[] = [];
+  const zones: Zone[] = sky.map(
+    (s) => new SkyZone({ origin: s.source.zone, prefix: s.source.prefix, store: s.store, ttl: config.ttl, soaMinTtl: config.soaMinTtl, nameserverAddresses }),
+  );
+  if (!registry) return zones;
   for (const origin of [config.domain, config.altDomain]) {
     if (origin === undefined) continue;
     zones.push(
@@ -77,8 +95,18 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
 /** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
 export const DEFAULT_DATACENTER = 'dc1';
 
-/** createRegistry makes the one registry the config names. */
-export function createRegistry(config: Config, log: Logger): Registry {
+/** createRegistry makes the one registry of the Consul-style domain, if the config names one. */
+export function createRegistry(config: Config, log: Logger): Registry | undefined {
+  const registrator = config.etcd?.sources.find((s) => s.layout === 'registrator');
+  if (registrator) {
+    return new RegistratorRegistry({
+      connection: config.etcd!.connection,
+      api: registrator.api,
+      prefix: registrator.prefix,
+      datacenter: config.datacenter ?? DEFAULT_DATACENTER,
+      log,
+    });
+  }
   if (config.consul) {
     return new ConsulRegistry({
       ...config.consul,
@@ -89,19 +117,27 @@ export function createRegistry(config: Config, log: Logger): Registry {
       log,
     });
   }
-  return new FileRegistry({ path: config.file!, datacenter: config.datacenter ?? DEFAULT_DATACENTER, log });
+  if (config.file) return new FileRegistry({ path: config.file, datacenter: config.datacenter ?? DEFAULT_DATACENTER, log });
+  return undefined;
 }
 
-/** buildHandler assembles the query pipeline for a registry: zones, router, handler. */
-export function buildHandler(config: Config, registry: Registry, log: Logger): Handler {
-  return createHandler({ router: new Router(buildZones(config, registry)), log, maxUdpSize: MAX_UDP_SIZE });
+/** createSkyDnsSources makes one source per skydns-layout etcd prefix. */
+export function createSkyDnsSources(config: Config, log: Logger): SkyDnsSource[] {
+  return (config.etcd?.sources ?? []).filter((s) => s.layout === 'skydns').map((s) => new SkyDnsSource(s, config.etcd!.connection, log));
+}
+
+/** buildHandler assembles the query pipeline: zones, router, handler. */
+export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger): Handler {
+  return createHandler({ router: new Router(buildZones(config, registry, sky)), log, maxUdpSize: MAX_UDP_SIZE });
 }
 
 /** start runs srvdns with a validated Config. */
 export async function start(config: Config, log: Logger): Promise<Server> {
   const registry = createRegistry(config, log);
-  await registry.start();
-  const handler = buildHandler(config, registry, log);
+  const sky = createSkyDnsSources(config, log);
+  const sources: Source[] = [...(registry ? [registry] : []), ...sky];
+  await Promise.all(sources.map((s) => s.start()));
+  const handler = buildHandler(config, registry, sky, log);
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];
   try {
@@ -117,19 +153,21 @@ export async function start(config: Config, log: Logger): Promise<Server> {
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
-    await registry.stop();
+    await Promise.all(sources.map((s) => s.stop()));
     throw err;
   }
   return {
     endpoints,
     config,
-    registries: [registry],
+    registry,
+    sky,
+    sources,
     reload: async () => {
       if (registry instanceof FileRegistry) await registry.reload();
     },
     stop: async () => {
       await Promise.all(listeners.map((l) => l.close()));
-      await registry.stop();
+      await Promise.all(sources.map((s) => s.stop()));
     },
   };
 }

@@ -65,6 +65,25 @@ t.test("Consul's own environment variables are read", async (t) => {
   t.equal(ours.maxStaleMs, 72 * 3600 * 1000, 'default max-stale 72h');
 });
 
+t.test('etcd sources: the single-flag form, and several with --etcd-source', async (t) => {
+  const one = run(['--etcd', 'http://127.0.0.1:2379,http://127.0.0.2:2379/']);
+  t.same(one.etcd?.connection.endpoints, ['http://127.0.0.1:2379', 'http://127.0.0.2:2379']);
+  t.same(one.etcd?.sources, [{ layout: 'skydns', api: 'v3', prefix: '/skydns', zone: 'skydns.local.' }], 'defaults');
+  const reg = run(['--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'registrator', '--etcd-api', 'v2']);
+  t.same(reg.etcd?.sources, [{ layout: 'registrator', api: 'v2', prefix: '/services', zone: 'skydns.local.' }]);
+  const many = run([
+    '--etcd', 'http://127.0.0.1:2379',
+    '--etcd-source', 'layout=skydns,api=v3,prefix=/skydns,zone=skydns.local',
+    '--etcd-source', 'layout=skydns,api=v2,prefix=/skydns/local/docker/,zone=docker.local.',
+    '--etcd-source', 'layout=registrator,api=v2,prefix=/services',
+  ]);
+  t.same(many.etcd?.sources.map((s) => `${s.layout} ${s.api} ${s.prefix} ${s.zone}`), [
+    'skydns v3 /skydns skydns.local.',
+    'skydns v2 /skydns/local/docker docker.local.',
+    'registrator v2 /services skydns.local.',
+  ]);
+});
+
 t.test('durations and TTL forms', async (t) => {
   const c = run(['--file', 'x', '--ttl', '5m', '--node-ttl', '1h', '--service-ttl', 'Web=30s', '--tcp-idle-timeout', '1.5s']);
   t.equal(c.ttl, 300);
@@ -84,8 +103,14 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad domain', argv: ['--file', 'x', '--domain', 'bad domain'], error: /^--domain: not a domain name/ },
   { name: 'a bad env value, named by its variable', argv: ['--file', 'x'], env: { SRVDNS_NODE_TTL: 'x' }, error: /^SRVDNS_NODE_TTL: expected whole seconds/ },
   { name: 'a bad env boolean', argv: ['--file', 'x'], env: { SRVDNS_ONLY_PASSING: 'maybe' }, error: /^SRVDNS_ONLY_PASSING: expected true or false/ },
-  { name: 'no registry', argv: [], error: /no registry: give --file PATH or --consul URL/ },
-  { name: 'two registries', argv: ['--file', 'x', '--consul', 'http://127.0.0.1:8500'], error: /one registry at a time: got --file and --consul/ },
+  { name: 'no registry', argv: [], error: /no registry: give --file PATH, --consul URL or --etcd URL/ },
+  { name: 'two registries', argv: ['--file', 'x', '--consul', 'http://127.0.0.1:8500'], error: /one registry for the consul\. domain at a time: got --file and --consul/ },
+  { name: 'file and registrator', argv: ['--file', 'x', '--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'registrator'], error: /got --file and the etcd registrator layout/ },
+  { name: 'a bad etcd URL', argv: ['--etcd', '127.0.0.1:2379'], error: /^--etcd: expected http:\/\/host:port/ },
+  { name: 'a bad etcd layout', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'flat'], error: /layout: expected skydns or registrator/ },
+  { name: 'a bad etcd api', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-api', 'v4'], error: /api: expected v3 or v2/ },
+  { name: 'a bad etcd source', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-source', 'layout=skydns,colour=blue'], error: /expected layout=,api=,prefix=,zone= pairs, got "colour=blue"/ },
+  { name: 'a source without etcd', argv: ['--file', 'x', '--etcd-source', 'layout=skydns'], error: /--etcd-source: needs --etcd URL/ },
   { name: 'a bad Consul URL', argv: ['--consul', 'ftp://x'], error: /^--consul: expected an http:\/\/ or https:\/\/ URL/ },
   { name: 'a Consul wait over 10m', argv: ['--consul', 'http://127.0.0.1:8500', '--consul-wait', '11m'], error: /^--consul-wait: expected from 1s to 10m/ },
   { name: 'a bad duration', argv: ['--file', 'x', '--tcp-idle-timeout', '10'], error: /^--tcp-idle-timeout: expected a duration/ },

@@ -14,13 +14,13 @@ export function nameserverName(zone: string): string {
   return `ns.${zone}`;
 }
 
-/** soaRecord is the zone's SOA; the serial is the current Unix time, as Consul's is. */
-export function soaRecord(o: ApexOptions, ttl = o.minTtl): Rr {
+/** soaRecord is the zone's SOA; the serial is the current Unix time, as Consul's and CoreDNS's are. */
+export function soaRecord(o: ApexOptions, ttl = o.minTtl, mname = nameserverName(o.zone)): Rr {
   return {
     name: o.zone,
     ttl,
     type: 'SOA',
-    mname: nameserverName(o.zone),
+    mname,
     rname: `hostmaster.${o.zone}`,
     serial: Math.floor(Date.now() / 1000) >>> 0,
     refresh: 3600,

@@ -1,0 +1,37 @@
+// An in-memory mirror of one etcd key prefix, fed to a KeySink. Two implementations:
+// etcd's v3 API (etcd-v3.ts) and its v2 HTTP API (etcd-v2.ts), because Registrator
+// writes through v2, which v3 clients cannot see (SPEC §4).
+
+/** KeySink receives a prefix's keys: a whole copy on every (re)sync, then changes. */
+export interface KeySink {
+  /** reset replaces everything with a complete new copy, built aside by the mirror. */
+  reset(entries: ReadonlyMap<string, string>): void;
+  put(key: string, value: string): void;
+  /** delete removes a key; a key ending in '/' removes everything under it (a v2 directory). */
+  delete(key: string): void;
+  /** commit ends a batch: one etcd response's worth of changes. */
+  commit(): void;
+}
+
+/** KeyMirror keeps a KeySink in step with an etcd prefix. */
+export interface KeyMirror {
+  /** start reads the prefix once and begins watching; it resolves after the first read or after timeoutMs, serving on. */
+  start(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+  /** synced tells whether a full read has completed. */
+  synced(): boolean;
+  /** errors counts failed requests and lost watches. */
+  readonly errors: number;
+  /** lastSync is when the mirror last knew it was current (ms), 0 before the first read. */
+  readonly lastSync: number;
+}
+
+/** EtcdConnection is how to reach etcd, shared by both APIs. */
+export interface EtcdConnection {
+  endpoints: string[];
+  user: string | undefined;
+  password: string | undefined;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+}

@@ -1,0 +1,45 @@
+// A SkyDNS/CoreDNS-layout etcd source: a mirror of its prefix feeding a SkyStore,
+// which its SkyZone answers from. Also what Registrator's skydns2 backend writes.
+import type { EtcdSource } from '../config.js';
+import type { Logger } from '../log.js';
+import { SkyStore } from '../zones/skydns-store.js';
+import { createMirror } from './etcd.js';
+import type { EtcdConnection, KeyMirror } from './etcd-mirror.js';
+
+/** SkyDnsSource keeps one prefix's SkyDNS records in memory. */
+export class SkyDnsSource {
+  readonly name = 'etcd';
+  readonly store: SkyStore;
+  private readonly mirror: KeyMirror;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    readonly source: EtcdSource,
+    connection: EtcdConnection,
+    log: Logger,
+    private readonly startTimeoutMs = 5000,
+  ) {
+    const l = log.child({ component: 'registry/etcd', layout: 'skydns', prefix: source.prefix, api: source.api });
+    this.store = new SkyStore(source.prefix, l, () => this.listeners.forEach((f) => f()));
+    this.mirror = createMirror(source.api, connection, source.prefix, this.store, l);
+  }
+
+  /** subscribe hears of every committed change; it returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  synced(): boolean {
+    return this.mirror.synced();
+  }
+  get errors(): number {
+    return this.mirror.errors;
+  }
+  start(): Promise<void> {
+    return this.mirror.start(this.startTimeoutMs);
+  }
+  stop(): Promise<void> {
+    return this.mirror.stop();
+  }
+}

@@ -7,12 +7,13 @@ import { FileRegistry } from './registry/file.js';
 import { RegistratorRegistry } from './registry/registrator.js';
 import { SkyDnsSource } from './registry/skydns.js';
 import type { Registry } from './registry/registry.js';
+import { AnswerCache } from './server/answer-cache.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
-import { ConsulZone } from './zones/consul.js';
-import { ReverseZone } from './zones/reverse.js';
-import { SkyZone } from './zones/skydns.js';
+import { ConsulZone, serviceTag } from './zones/consul.js';
+import { REVERSE_TAG, ReverseZone } from './zones/reverse.js';
+import { SkyZone, skyTag } from './zones/skydns.js';
 import { Router } from './zones/router.js';
 import type { Zone } from './zones/zone.js';
 
@@ -22,6 +23,7 @@ export interface Source {
   start(): Promise<void>;
   stop(): Promise<void>;
   synced(): boolean;
+  healthy(): boolean;
 }
 
 /** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
@@ -37,6 +39,7 @@ export interface Server {
   sky: SkyDnsSource[];
   /** sources are every registry and etcd source, for readiness and metrics. */
   sources: Source[];
+  cache: AnswerCache;
   /** reload re-reads what can be re-read without a restart (SIGHUP). */
   reload(): Promise<void>;
   /** stop closes the listeners, then the registries. */
@@ -51,7 +54,8 @@ function buildZones(config: Config, registry: Registry | undefined, sky: readonl
   const ttlOf = serviceTtl(config.serviceTtl, config.ttl);
   const nameserverAddresses = config.listen.map((e) => e.host).filter((h) => !isUnspecified(h));
   const zones: Zone[] = sky.map(
-    (s) => new SkyZone({ origin: s.source.zone, prefix: s.source.prefix, store: s.store, ttl: config.ttl, soaMinTtl: config.soaMinTtl, nameserverAddresses }),
+    (s) =>
+      new SkyZone({ origin: s.source.zone, prefix: s.source.prefix, store: s.store, ttl: config.ttl, soaMinTtl: config.soaMinTtl, nameserverAddresses, healthy: () => s.healthy() }),
   );
   if (!registry) return zones;
   for (const origin of [config.domain, config.altDomain]) {
@@ -126,9 +130,34 @@ export function createSkyDnsSources(config: Config, log: Logger): SkyDnsSource[]
   return (config.etcd?.sources ?? []).filter((s) => s.layout === 'skydns').map((s) => new SkyDnsSource(s, config.etcd!.connection, log));
 }
 
-/** buildHandler assembles the query pipeline: zones, router, handler. */
-export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger): Handler {
-  return createHandler({ router: new Router(buildZones(config, registry, sky)), log, maxUdpSize: MAX_UDP_SIZE });
+/** ANSWER_CACHE_BYTES bounds the encoded answers kept for the hot path. */
+export const ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * createAnswerCache makes the answer cache and keeps it honest: every change a registry
+ * or etcd source reports drops exactly the cached answers built from what changed.
+ */
+export function createAnswerCache(registry: Registry | undefined, sky: readonly SkyDnsSource[]): { cache: AnswerCache; unsubscribe: () => void } {
+  const cache = new AnswerCache(ANSWER_CACHE_BYTES);
+  const subscriptions = sky.map((s) => s.subscribe(() => cache.invalidate(skyTag(s.source.zone))));
+  if (registry) {
+    subscriptions.push(
+      registry.subscribe((change) => {
+        if (change.kind === 'all') {
+          cache.clear();
+          return;
+        }
+        cache.invalidate(serviceTag(change.datacenter, change.name));
+        cache.invalidate(REVERSE_TAG);
+      }),
+    );
+  }
+  return { cache, unsubscribe: () => subscriptions.forEach((u) => u()) };
+}
+
+/** buildHandler assembles the query pipeline: zones, router, handler (with cache when given). */
+export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger, cache?: AnswerCache): Handler {
+  return createHandler({ router: new Router(buildZones(config, registry, sky)), log, maxUdpSize: MAX_UDP_SIZE, cache });
 }
 
 /** start runs srvdns with a validated Config. */
@@ -137,7 +166,8 @@ export async function start(config: Config, log: Logger): Promise<Server> {
   const sky = createSkyDnsSources(config, log);
   const sources: Source[] = [...(registry ? [registry] : []), ...sky];
   await Promise.all(sources.map((s) => s.start()));
-  const handler = buildHandler(config, registry, sky, log);
+  const { cache, unsubscribe } = createAnswerCache(registry, sky);
+  const handler = buildHandler(config, registry, sky, log, cache);
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];
   try {
@@ -162,11 +192,13 @@ export async function start(config: Config, log: Logger): Promise<Server> {
     registry,
     sky,
     sources,
+    cache,
     reload: async () => {
       if (registry instanceof FileRegistry) await registry.reload();
     },
     stop: async () => {
       await Promise.all(listeners.map((l) => l.close()));
+      unsubscribe();
       await Promise.all(sources.map((s) => s.stop()));
     },
   };

@@ -73,6 +73,7 @@ export function serviceRecords(
   ctx: NameContext,
 ): { answers: Rr[]; additional: Rr[] } {
   if (qtype === RRType.SRV) return srvRecords(owner, ttl, instances, ctx);
-  const addresses = shuffle(instances.map(instanceAddress));
+  // Distinct addresses first, then shuffled: two instances at one address must not double its chances.
+  const addresses = shuffle([...new Set(instances.map(instanceAddress))]);
   return { answers: addressAnswers(owner, ttl, addresses, qtype), additional: [] };
 }

@@ -80,8 +80,10 @@ class Writer {
    * name writes a domain name. With compress, the longest suffix already written is
    * replaced by a pointer; either way, the suffixes written here become pointer targets.
    * Keys are case-sensitive so that a pointer never changes the case a name is sent in.
+   * With wholeOnly, only the full name becomes a target: answers cached as bytes get
+   * the question copied in from each query, so only owners equal to it may point there.
    */
-  name(name: string, compress: boolean): void {
+  name(name: string, compress: boolean, wholeOnly = false): void {
     const labels = nameLabels(name);
     for (let i = 0; i < labels.length; i++) {
       const key = labels
@@ -93,7 +95,7 @@ class Writer {
         this.u16(0xc000 | at);
         return;
       }
-      if (this.pos < 0x4000 && at === undefined) this.offsets.set(key, this.pos);
+      if (this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) this.offsets.set(key, this.pos);
       const label = labels[i]!;
       this.u8(label.length);
       this.bytes(label);
@@ -189,7 +191,7 @@ export function encodeMessage(msg: Message): Buffer {
   w.u16(msg.authority.length);
   w.u16(msg.additional.length + (msg.edns ? 1 : 0));
   if (msg.question) {
-    w.name(msg.question.name, false);
+    w.name(msg.question.name, false, true);
     w.u16(msg.question.type);
     w.u16(msg.question.class);
   }

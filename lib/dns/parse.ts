@@ -30,6 +30,9 @@ export interface Query {
   type: number;
   class: number;
   edns: Edns | undefined;
+  /** nameEnd is where the question name ends in the packet; plainName says it used no compression pointer. */
+  nameEnd: number;
+  plainName: boolean;
 }
 
 /** QueryError says why a packet is not a well-formed query; id is set when the header was readable. */
@@ -45,6 +48,8 @@ export class QueryError extends Error {
 interface NameRead {
   name: string;
   end: number;
+  /** compressed tells whether a pointer was followed. */
+  compressed: boolean;
 }
 
 /** readName reads a possibly compressed name at offset; end is where the name ends in place. */
@@ -58,8 +63,9 @@ export function readName(buf: Uint8Array, offset: number): NameRead | string {
     if (pos >= buf.length) return 'name runs past the end';
     const len = buf[pos]!;
     if (len === 0) {
+      const compressed = end >= 0;
       if (end < 0) end = pos + 1;
-      return { name: name === '' ? '.' : name, end };
+      return { name: name === '' ? '.' : name, end, compressed };
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
@@ -105,6 +111,8 @@ export function parseQuery(buf: Uint8Array): Query {
     type: 0,
     class: 0,
     edns: undefined,
+    nameEnd: HEADER_SIZE,
+    plainName: true,
   };
   // A response is dropped and an unknown opcode is NOTIMP: either way, read no further.
   if (query.qr || query.opcode !== 0) return query;
@@ -113,6 +121,8 @@ export function parseQuery(buf: Uint8Array): Query {
   if (typeof q === 'string') fail(q, id, flags);
   if (q.end + 4 > buf.length) fail('question runs past the end', id, flags);
   query.name = q.name;
+  query.nameEnd = q.end;
+  query.plainName = !q.compressed;
   query.type = (buf[q.end]! << 8) | buf[q.end + 1]!;
   query.class = (buf[q.end + 2]! << 8) | buf[q.end + 3]!;
   let pos = q.end + 4;

@@ -67,6 +67,9 @@ export class ConsulRegistry implements Registry {
   private readonly skipped = new Set<string>();
   /** errors counts failed requests to Consul, for metrics. */
   errors = 0;
+  /** lastOk and lastError are when Consul last answered and last failed (ms). */
+  lastOk = 0;
+  private lastError = 0;
 
   constructor(private readonly o: ConsulRegistryOptions) {
     this.http = new ConsulHttp(o);
@@ -87,6 +90,7 @@ export class ConsulRegistry implements Registry {
 
   private failed(what: string, err: unknown): void {
     this.errors++;
+    this.lastError = Date.now();
     this.log.warn({ err: err instanceof Error ? err.message : String(err), what }, 'consul request failed; serving the last good data');
   }
 
@@ -113,6 +117,7 @@ export class ConsulRegistry implements Registry {
             const changed = !this.services || this.services.size !== next.size || names.some((n) => !this.services!.has(n.toLowerCase()));
             this.services = next;
             this.servicesAt = Date.now();
+            this.ok();
             if (changed) this.notify({ kind: 'all' });
             resolve();
           },
@@ -130,7 +135,9 @@ export class ConsulRegistry implements Registry {
               const ip = canonicalIp(n.address);
               if (ip) byAddress.set(ip, [...(byAddress.get(ip) ?? []), n]);
             }
+            const changed = JSON.stringify([...byAddress]) !== JSON.stringify([...this.nodesByAddress]);
             this.nodesByAddress = byAddress;
+            if (changed) this.notify({ kind: 'all' });
           },
           onError: (err) => this.failed('catalog/nodes', err),
         },
@@ -175,6 +182,15 @@ export class ConsulRegistry implements Registry {
   /** synced tells whether the service list has been read at least once. */
   synced(): boolean {
     return this.services !== undefined;
+  }
+
+  healthy(): boolean {
+    return this.lastOk > 0 && this.lastOk >= this.lastError;
+  }
+
+  /** ok records an answer from Consul. */
+  private ok(): void {
+    this.lastOk = Date.now();
   }
 
   hasDatacenter(dc: string): Lookup<boolean> {
@@ -224,6 +240,7 @@ export class ConsulRegistry implements Registry {
       try {
         first = await read(0n);
         value = decode(first.body);
+        this.ok();
       } catch (err) {
         this.failed(key, err);
         throw new RegistryUnavailable('consul', `${key}: ${err instanceof Error ? err.message : String(err)}`);
@@ -237,6 +254,7 @@ export class ConsulRegistry implements Registry {
             onData: (body) => {
               const next = decode(body);
               entry.fetchedAt = Date.now();
+              this.ok();
               // A return is no proof of a change (Consul docs): compare what we serve.
               if (JSON.stringify(next) !== JSON.stringify(entry.value)) {
                 entry.value = next;

@@ -20,6 +20,8 @@ export interface KeyMirror {
   stop(): Promise<void>;
   /** synced tells whether a full read has completed. */
   synced(): boolean;
+  /** healthy tells whether the mirror is following etcd now (not cut off from it). */
+  healthy(): boolean;
   /** errors counts failed requests and lost watches. */
   readonly errors: number;
   /** lastSync is when the mirror last knew it was current (ms), 0 before the first read. */

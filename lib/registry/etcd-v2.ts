@@ -66,8 +66,13 @@ export class EtcdV2Mirror implements KeyMirror {
       : new HttpAgent({ keepAlive: true });
   }
 
+  private up = false;
+
   synced(): boolean {
     return this.lastSync > 0;
+  }
+  healthy(): boolean {
+    return this.up;
   }
 
   private get(query: string, timeoutMs: number): Promise<V2Response> {
@@ -115,6 +120,7 @@ export class EtcdV2Mirror implements KeyMirror {
       } catch (err) {
         if (this.stopped) return;
         this.errors++;
+        this.up = false;
         const cleared = err instanceof EtcdV2Error && err.code === 401;
         if (!cleared) {
           failures++;
@@ -143,6 +149,7 @@ export class EtcdV2Mirror implements KeyMirror {
     this.sink.reset(copy);
     this.sink.commit();
     this.lastSync = Date.now();
+    this.up = true;
     this.first?.();
     return (res.etcdIndex ?? res.body.index ?? 0) + 1;
   }
@@ -167,6 +174,7 @@ export class EtcdV2Mirror implements KeyMirror {
     }
     this.sink.commit();
     this.lastSync = Date.now();
+    this.up = true;
     return (node.modifiedIndex ?? waitIndex) + 1;
   }
 

@@ -56,8 +56,13 @@ export class EtcdV3Mirror implements KeyMirror {
     this.client = new Etcd3(options);
   }
 
+  private up = false;
+
   synced(): boolean {
     return this.lastSync > 0;
+  }
+  healthy(): boolean {
+    return this.up;
   }
 
   async start(timeoutMs: number): Promise<void> {
@@ -84,11 +89,13 @@ export class EtcdV3Mirror implements KeyMirror {
         this.sink.reset(copy);
         this.sink.commit();
         this.lastSync = Date.now();
+        this.up = true;
         this.first?.();
         break;
       } catch (err) {
         failures++;
         this.errors++;
+        this.up = false;
         this.log.warn({ err: (err as Error).message, prefix: this.prefix }, 'etcd read failed; serving the last copy');
         await this.sleeper.sleep(backoffDelay(BACKOFF, failures));
       }
@@ -107,19 +114,23 @@ export class EtcdV3Mirror implements KeyMirror {
       }
       this.sink.commit();
       this.lastSync = Date.now();
+      this.up = true;
     });
     // The client reconnects a dropped stream from the last revision by itself; a
     // cancelled watch (its revision compacted away) needs a full re-read.
     watcher.on('disconnected', (err: Error) => {
       this.errors++;
+      this.up = false;
       this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd watch disconnected; serving the last copy');
     });
     watcher.on('connected', () => {
       if (this.lastSync > 0) this.lastSync = Date.now();
+      this.up = true;
     });
     watcher.on('error', (err: Error) => {
       if (this.watcher !== watcher) return;
       this.errors++;
+      this.up = false;
       this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd watch lost; reading everything again');
       void this.resync();
     });

@@ -108,6 +108,9 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
   override synced(): boolean {
     return this.mirror.synced();
   }
+  override healthy(): boolean {
+    return this.mirror.healthy();
+  }
 
   /** errors counts failed etcd requests and lost watches. */
   get errors(): number {

@@ -12,6 +12,8 @@ export interface Registry {
   stop(): Promise<void>;
   /** synced tells whether the first full read has completed (readiness). */
   synced(): boolean;
+  /** healthy tells whether the backend answered the last exchange; when not, answers are stale. */
+  healthy(): boolean;
   /** datacenter is the local datacenter, used when a query names none. */
   datacenter(): string;
   /** hasDatacenter tells whether a datacenter exists. */

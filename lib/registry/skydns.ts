@@ -33,6 +33,9 @@ export class SkyDnsSource {
   synced(): boolean {
     return this.mirror.synced();
   }
+  healthy(): boolean {
+    return this.mirror.healthy();
+  }
   get errors(): number {
     return this.mirror.errors;
   }

@@ -34,6 +34,9 @@ export abstract class SnapshotRegistry implements Registry {
   synced(): boolean {
     return this.loaded;
   }
+  healthy(): boolean {
+    return true;
+  }
   datacenter(): string {
     return this.localDc;
   }

@@ -1,12 +1,13 @@
 // The one pipeline every query goes through, UDP or TCP:
-// decode -> check -> route -> lookup and build -> fit -> encode.
+// decode -> check -> route -> cached bytes, or lookup and build -> fit -> encode.
 import type { Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { encodeMessage, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import type { Logger } from '../log.js';
-import type { Router } from '../zones/router.js';
+import type { Route, Router } from '../zones/router.js';
+import { VARIANTS, type AnswerCache } from './answer-cache.js';
 import { rcodeFromError } from './rcode.js';
 
 /** Transport is how a query arrived. */
@@ -21,6 +22,8 @@ export interface HandlerOptions {
   log: Logger;
   /** maxUdpSize caps the EDNS buffer size we honour and advertise. */
   maxUdpSize: number;
+  /** cache keeps encoded answers; without it every query is built anew. */
+  cache?: AnswerCache;
 }
 
 /** CLASSIC_UDP_SIZE is the UDP limit without EDNS0 (RFC 1035 §4.2.1). */
@@ -44,18 +47,45 @@ function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefine
   };
 }
 
+function formerr(id: number, flags: number): Buffer {
+  return encodeMessage({
+    header: { id, opcode: (flags >> 11) & 0xf, aa: false, tc: false, rd: (flags & 0x100) !== 0, ra: false, cd: false, rcode: Rcode.FORMERR },
+    question: undefined,
+    answers: [],
+    authority: [],
+    additional: [],
+    edns: undefined,
+  });
+}
+
 /** createHandler builds the query pipeline once from its options. */
 export function createHandler(o: HandlerOptions): Handler {
   const log = o.log.child({ component: 'server/handler' });
 
   const finish = (q: Query, transport: Transport, answer: Answer | undefined): Buffer => {
-    // 6. Fit and encode. No zone took the name: REFUSED (forwarding comes in front of this).
+    // No zone took the name: REFUSED (forwarding comes in front of this).
     const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize);
     return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize));
   };
   const failed = (q: Query, err: unknown): Buffer => {
     log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
     return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
+  };
+  /**
+   * remember caches a built answer. A set of records of one type is also cached in its
+   * rotations (up to VARIANTS), served in turn, so that every record comes first
+   * equally often — cached answers keep spreading load. SERVFAIL is never cached.
+   */
+  const remember = (q: Query, transport: Transport, route: Route, key: string, first: Answer, wire: Buffer): void => {
+    if (!o.cache || first.rcode === Rcode.SERVFAIL) return;
+    const variants = [wire];
+    const rrs = first.answers;
+    if (rrs.length > 1 && rrs.every((rr) => rr.type === rrs[0]!.type)) {
+      for (let i = 1; i < Math.min(rrs.length, VARIANTS); i++) {
+        variants.push(finish(q, transport, { ...first, answers: [...rrs.slice(i), ...rrs.slice(0, i)] }));
+      }
+    }
+    o.cache.set(key, route.zone.tag(route.labels), variants);
   };
 
   return (packet, transport) => {
@@ -65,15 +95,7 @@ export function createHandler(o: HandlerOptions): Handler {
       q = parseQuery(packet);
     } catch (err) {
       if (!(err instanceof QueryError) || !err.header) return null; // no header: nothing to answer
-      const { id, flags } = err.header;
-      return encodeMessage({
-        header: { id, opcode: (flags >> 11) & 0xf, aa: false, tc: false, rd: (flags & 0x100) !== 0, ra: false, cd: false, rcode: Rcode.FORMERR },
-        question: undefined,
-        answers: [],
-        authority: [],
-        additional: [],
-        edns: undefined,
-      });
+      return formerr(err.header.id, err.header.flags);
     }
     // 2. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
     // only EDNS version 0 (RFC 6891 §6.1.3: BADVERS), only class IN (or ANY).
@@ -85,16 +107,23 @@ export function createHandler(o: HandlerOptions): Handler {
     // 3. Route to the zone holding the name.
     const route = o.router.route(q.name.toLowerCase());
     if (!route) return finish(q, transport, undefined);
-    // 4-5. Look up and build the answer; a cold miss may wait on the registry.
+    // 4. The hot path: answers already encoded. Names sent compressed are rare and skip it;
+    // so does a zone whose source is unreachable, so that staleness limits still apply.
+    const key = o.cache && q.plainName && route.zone.healthy() ? o.cache.key(q, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
+    if (key !== undefined) {
+      const hit = o.cache!.get(key, packet, q);
+      if (hit) return hit;
+    }
+    // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
+    const done = (answer: Answer | undefined): Buffer => {
+      const wire = finish(q, transport, answer);
+      if (answer && key !== undefined) remember(q, transport, route, key, answer, wire);
+      return wire;
+    };
     try {
       const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
-      if (answer instanceof Promise) {
-        return answer.then(
-          (a) => finish(q, transport, a),
-          (err: unknown) => failed(q, err),
-        );
-      }
-      return finish(q, transport, answer);
+      if (answer instanceof Promise) return answer.then(done, (err: unknown) => failed(q, err));
+      return done(answer);
     } catch (err) {
       return failed(q, err);
     }

@@ -26,6 +26,11 @@ export interface ConsulZoneOptions extends HealthPolicy {
   nameserverAddresses: readonly string[];
 }
 
+/** serviceTag is the cache tag of a service's answers; registries' changes name the same. */
+export function serviceTag(dc: string, service: string): string {
+  return `service:${dc.toLowerCase()}/${service.toLowerCase()}`;
+}
+
 function then<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Lookup<R> {
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
@@ -38,6 +43,18 @@ export class ConsulZone implements Zone {
   constructor(private readonly o: ConsulZoneOptions) {
     this.origin = o.origin;
     this.apex = { zone: o.origin, minTtl: o.soaMinTtl, ttl: o.ttl };
+  }
+
+  healthy(): boolean {
+    return this.o.registry.healthy();
+  }
+
+  tag(labels: readonly string[]): string {
+    const parsed = parseConsulName(labels);
+    const dc = (d: string | undefined): string => (d ?? this.o.registry.datacenter()).toLowerCase();
+    if (parsed?.kind === 'service') return serviceTag(dc(parsed.dc), parsed.service);
+    if (parsed?.kind === 'node') return `node:${dc(parsed.dc)}/${parsed.node.toLowerCase()}`;
+    return `static:${this.origin}`;
   }
 
   private soa(): Rr {

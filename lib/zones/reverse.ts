@@ -9,6 +9,9 @@ import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
 import type { Zone, ZoneQuery } from './zone.js';
 
+/** REVERSE_TAG tags every reverse answer: any catalog change may touch them. */
+export const REVERSE_TAG = 'reverse';
+
 /** ReverseZoneOptions configure a reverse zone. */
 export interface ReverseZoneOptions {
   origin: 'in-addr.arpa.' | 'ip6.arpa.';
@@ -25,6 +28,14 @@ export class ReverseZone implements Zone {
 
   constructor(private readonly o: ReverseZoneOptions) {
     this.origin = o.origin;
+  }
+
+  tag(): string {
+    return REVERSE_TAG;
+  }
+
+  healthy(): boolean {
+    return this.o.registry.healthy();
   }
 
   resolve(q: ZoneQuery): Lookup<Answer | undefined> {

@@ -10,6 +10,11 @@ import type { Rr } from '../dns/records.js';
 import type { SkyService, SkyStore } from './skydns-store.js';
 import type { Zone, ZoneQuery } from './zone.js';
 
+/** skyTag is the cache tag of a SkyDNS zone's answers: any change in its store drops them all. */
+export function skyTag(origin: string): string {
+  return `zone:${origin}`;
+}
+
 /** SkyZoneOptions configure one SkyDNS zone. */
 export interface SkyZoneOptions {
   origin: string;
@@ -19,6 +24,8 @@ export interface SkyZoneOptions {
   soaMinTtl: number;
   /** nameserverAddresses glue ns.dns.<zone> when no NS records are stored. */
   nameserverAddresses: readonly string[];
+  /** healthy tells whether the store is following etcd. */
+  healthy: () => boolean;
 }
 
 /** SkyZone answers a SkyDNS zone from its store. */
@@ -51,6 +58,14 @@ export class SkyZone implements Zone {
 
   private soa(): Rr {
     return soaRecord(this.apex, this.o.soaMinTtl, `ns.dns.${this.origin}`);
+  }
+
+  tag(): string {
+    return skyTag(this.origin);
+  }
+
+  healthy(): boolean {
+    return this.o.healthy();
   }
 
   resolve(q: ZoneQuery): Answer {

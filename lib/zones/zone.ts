@@ -17,4 +17,8 @@ export interface Zone {
   /** origin is a lower-case FQDN. */
   readonly origin: string;
   resolve(query: ZoneQuery): Lookup<Answer | undefined>;
+  /** healthy tells whether the zone's source is reachable; when not, answers are stale and skip the answer cache. */
+  healthy(): boolean;
+  /** tag names the catalog data an answer for these labels depends on, so a change drops exactly those cached answers. */
+  tag(labels: readonly string[]): string;
 }

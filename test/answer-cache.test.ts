@@ -1,0 +1,55 @@
+// The hot path: cached answers must be indistinguishable from built ones — ids, flags
+// and the question's case echoed — keep spreading load, and follow catalog changes.
+import t from 'tap';
+import { testCatalog } from './helpers/catalog.js';
+import { query, type Proto } from './helpers/client.js';
+import { eventually, expect } from './helpers/eventually.js';
+import { startServer } from './helpers/server.js';
+
+t.test('a cached answer echoes id, RD and the question case', async (t) => {
+  const srv = await startServer(testCatalog);
+  t.teardown(() => srv.stop());
+  for (const proto of ['udp', 'tcp'] as Proto[]) {
+    const first = await query(srv.port, 'web.service.consul', 'SRV', { proto, id: 1 });
+    const hitsBefore = srv.server.cache.hits;
+    const again = await query(srv.port, 'WEB.Service.CONSUL', 'SRV', { proto, id: 4242, rd: false });
+    t.equal(srv.server.cache.hits, hitsBefore + 1, `${proto}: served from the cache`);
+    t.equal(again.msg.id, 4242, 'id');
+    t.equal(again.flags.rd, false, 'RD echoed clear');
+    t.equal(first.flags.rd, true, 'RD echoed set');
+    t.equal(again.msg.questions?.[0]?.name, 'WEB.Service.CONSUL', 'question as asked');
+    t.ok(again.answer.every((a) => a.startsWith('WEB.Service.CONSUL. ')), 'owners in the case asked');
+    t.same([...again.additional].sort(), [...first.additional].sort(), 'same glue');
+    const nx = await query(srv.port, 'NOPE.service.consul', 'A', { proto });
+    const nx2 = await query(srv.port, 'nope.SERVICE.consul', 'A', { proto });
+    t.same(nx2.authority, nx.authority, 'the SOA owner keeps its own case');
+    t.equal(nx2.authority[0]!.split(' ')[0], 'consul.', 'SOA owner is the zone, lower-case');
+  }
+});
+
+t.test('cached answers keep spreading load over every instance', async (t) => {
+  const srv = await startServer(testCatalog);
+  t.teardown(() => srv.stop());
+  const first = new Map<string, number>();
+  const N = 600;
+  for (let i = 0; i < N; i++) {
+    const r = await query(srv.port, 'web.service.consul', 'A');
+    const a = r.answer[0]!.split(' ').pop()!;
+    first.set(a, (first.get(a) ?? 0) + 1);
+  }
+  t.equal(first.size, 3, `every address comes first sometimes: ${JSON.stringify([...first])}`);
+  for (const [a, n] of first) t.ok(n > N * 0.15, `${a} first in ${n} of ${N}`);
+  t.ok(srv.server.cache.hits > N * 0.9, `${srv.server.cache.hits} cache hits`);
+});
+
+t.test('a catalog change drops the cached answers it affects', async (t) => {
+  const srv = await startServer(testCatalog);
+  t.teardown(() => srv.stop());
+  t.equal((await query(srv.port, 'db.service.consul', 'SRV')).answer.length, 2);
+  await query(srv.port, 'db.service.consul', 'SRV'); // cached now
+  srv.write({ ...testCatalog, services: testCatalog.services.filter((s) => s.id !== 'db-2') });
+  await eventually(async () => expect((await query(srv.port, 'db.service.consul', 'SRV')).answer.length === 1, 'db-2 gone'));
+  srv.write({ ...testCatalog, services: [...testCatalog.services, { name: 'newsvc', id: 'n1', node: 'node1', port: 1 }] });
+  await eventually(async () => expect((await query(srv.port, 'newsvc.service.consul', 'A')).rcode === 'NOERROR', 'new service'));
+  t.pass('removals and additions seen through the cache');
+});

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 import { start } from '../lib/srvdns.js';
+import { runPrimary, workerReady } from '../lib/workers.js';
+import cluster from 'node:cluster';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,9 +34,10 @@ async function main(): Promise<number> {
   }
   const { config } = request;
   const log = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, config.workers, log);
   let server;
   try {
-    server = await start(config, log);
+    server = await start(config, log, { serveHttp: !cluster.isWorker });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'srvdns could not start');
     process.stderr.write(`srvdns: ${(err as Error).message}\n`);
@@ -42,6 +45,8 @@ async function main(): Promise<number> {
   }
   const where = server.endpoints.map((e) => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`));
   log.info({ listen: where, domain: config.domain, version: version() }, `srvdns listening on ${where.join(', ')} (udp+tcp)`);
+  if (server.metricsPort !== undefined) log.info({ metrics: server.metricsPort }, `metrics listening on ${config.metrics!.host}:${server.metricsPort}`);
+  workerReady(server);
   const running = server;
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
@@ -57,6 +62,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => {
     process.exitCode = code;
+    // A cluster worker's IPC channel would keep it alive after a stop.
+    if (cluster.isWorker) process.exit(code);
   },
   (err: unknown) => {
     process.stderr.write(`srvdns: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -96,6 +96,8 @@ export const OPTIONS = {
     default: '0',
     help: 'SOA minimum: how long resolvers may cache a negative answer (RFC 2308)',
   },
+  metrics: { kind: 'string', arg: 'HOST:PORT', help: 'serve /metrics, /healthz and /readyz over HTTP here (off by default; 127.0.0.1:9153 suggested)' },
+  workers: { kind: 'integer', arg: 'N', default: '1', help: 'processes answering on the same sockets (Node cluster), for hosts with more cores' },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
   'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
   'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
@@ -137,6 +139,9 @@ export interface Config {
   soaMinTtl: number;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
+  workers: number;
+  /** metrics is where to serve /metrics; undefined: off. */
+  metrics: Endpoint | undefined;
   logLevel: LogLevel;
 }
 
@@ -391,6 +396,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     nodeTtl: seconds('node-ttl'),
     soaMinTtl: seconds('soa-min-ttl'),
     tcpIdleTimeoutMs: duration('tcp-idle-timeout'),
+    workers: integer('workers', 1, 256),
+    metrics: str('metrics') === undefined ? undefined : parseEndpoint(get('metrics').source, str('metrics')!),
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
     logLevel,
   };

@@ -6,8 +6,13 @@ import { ConsulRegistry } from './registry/consul.js';
 import { FileRegistry } from './registry/file.js';
 import { RegistratorRegistry } from './registry/registrator.js';
 import { SkyDnsSource } from './registry/skydns.js';
-import type { Registry } from './registry/registry.js';
+import type { Registry, SourceStats } from './registry/registry.js';
+import type { Server as HttpServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Registry as PromRegistry } from 'prom-client';
+import { Metrics, SAMPLE_EVERY } from './metrics.js';
 import { AnswerCache } from './server/answer-cache.js';
+import { startHttp } from './server/http.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
@@ -24,6 +29,7 @@ export interface Source {
   stop(): Promise<void>;
   synced(): boolean;
   healthy(): boolean;
+  stats(): SourceStats;
 }
 
 /** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
@@ -33,6 +39,9 @@ export const MAX_UDP_SIZE = 4096;
 export interface Server {
   /** endpoints are where it listens, with ports resolved (port 0 in the config picks one). */
   endpoints: Endpoint[];
+  /** metricsPort is where /metrics listens, when --metrics is set. */
+  metricsPort: number | undefined;
+  metricsRegistry: PromRegistry | undefined;
   config: Config;
   /** registry answers the Consul-style domain, when one is configured. */
   registry: Registry | undefined;
@@ -155,19 +164,53 @@ export function createAnswerCache(registry: Registry | undefined, sky: readonly 
   return { cache, unsubscribe: () => subscriptions.forEach((u) => u()) };
 }
 
-/** buildHandler assembles the query pipeline: zones, router, handler (with cache when given). */
-export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger, cache?: AnswerCache): Handler {
-  return createHandler({ router: new Router(buildZones(config, registry, sky)), log, maxUdpSize: MAX_UDP_SIZE, cache });
+/** buildHandler assembles the query pipeline: zones, router, handler (with cache and metrics when given). */
+export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger, cache?: AnswerCache, metrics?: Metrics): Handler {
+  return createHandler({
+    router: new Router(buildZones(config, registry, sky)),
+    log,
+    maxUdpSize: MAX_UDP_SIZE,
+    cache,
+    observe: metrics
+      ? (transport, qtype, rcode, stale) => {
+          metrics.request(transport, qtype, rcode);
+          if (stale) metrics.staleAnswers.inc();
+        }
+      : undefined,
+  });
+}
+
+/** instrument times one query in SAMPLE_EVERY into the duration histogram; without metrics it adds nothing. */
+function instrument(handler: Handler, metrics: Metrics | undefined): Handler {
+  if (!metrics) return handler;
+  let n = 0;
+  return (packet, transport) => {
+    if (++n % SAMPLE_EVERY !== 0) return handler(packet, transport);
+    const started = performance.now();
+    const out = handler(packet, transport);
+    const observe = (): void => metrics.duration.observe((performance.now() - started) / 1000);
+    if (out instanceof Promise) return out.finally(observe);
+    observe();
+    return out;
+  };
+}
+
+/** StartOptions adjust start() for cluster workers. */
+export interface StartOptions {
+  /** serveHttp: false leaves /metrics to the cluster primary. */
+  serveHttp?: boolean;
 }
 
 /** start runs srvdns with a validated Config. */
-export async function start(config: Config, log: Logger): Promise<Server> {
+export async function start(config: Config, log: Logger, options: StartOptions = {}): Promise<Server> {
   const registry = createRegistry(config, log);
   const sky = createSkyDnsSources(config, log);
   const sources: Source[] = [...(registry ? [registry] : []), ...sky];
   await Promise.all(sources.map((s) => s.start()));
   const { cache, unsubscribe } = createAnswerCache(registry, sky);
-  const handler = buildHandler(config, registry, sky, log, cache);
+  const metrics = config.metrics ? new Metrics(() => sources, () => cache) : undefined;
+  const handler = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
+  let http: { server: HttpServer; port: number } | undefined;
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];
   try {
@@ -181,6 +224,16 @@ export async function start(config: Config, log: Logger): Promise<Server> {
       listeners.push(udp, tcp);
       endpoints.push({ host: e.host, port });
     }
+    if (config.metrics && metrics && options.serveHttp !== false) {
+      http = await startHttp(config.metrics.host, config.metrics.port, {
+        metrics: () => metrics.registry.metrics(),
+        contentType: metrics.registry.contentType,
+        notReady: () => sources.filter((s) => !s.synced()).map((s) => s.name),
+        log,
+      });
+      const server = http.server;
+      listeners.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+    }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     await Promise.all(sources.map((s) => s.stop()));
@@ -188,6 +241,8 @@ export async function start(config: Config, log: Logger): Promise<Server> {
   }
   return {
     endpoints,
+    metricsPort: http?.port,
+    metricsRegistry: metrics?.registry,
     config,
     registry,
     sky,

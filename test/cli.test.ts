@@ -50,3 +50,29 @@ t.test('the demo catalog: starts, prints where it listens, answers, stops on SIG
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit on SIGTERM');
 });
+
+t.test('--workers 2: both answer on one port, metrics summed, SIGTERM stops all', async (t) => {
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0', '--workers', '2', '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const { port, metrics } = await eventually(() => {
+    const listening = [...out.matchAll(/listening on 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    const m = /"metrics":"127\.0\.0\.1:(\d+)"/.exec(out);
+    if (listening.length < 2 || !m) throw new Error(`not up yet: ${out}`);
+    return { port: listening[0]!, metrics: Number(m[1]), ports: listening };
+  }, 15000);
+  const ports = new Set([...out.matchAll(/listening on 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])));
+  t.equal(ports.size, 1, 'both workers share one port');
+  for (let i = 0; i < 20; i++) t.equal((await query(port, 'web.service.consul', 'A')).answer.length, 3);
+  await eventually(async () => {
+    const ready = await fetch(`http://127.0.0.1:${metrics}/readyz`);
+    if (ready.status !== 200) throw new Error(`readyz ${ready.status}`);
+  }, 10000);
+  const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+  const count = Number(/srvdns_requests_total\{proto="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1]);
+  t.equal(count, 20, 'requests summed over the workers');
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'clean exit');
+});

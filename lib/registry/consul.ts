@@ -19,7 +19,7 @@ import {
 } from './consul-decode.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
-import { RegistryUnavailable, type Registry } from './registry.js';
+import { RegistryUnavailable, type Registry, type SourceStats } from './registry.js';
 
 /** ConsulRegistryOptions configure the Consul registry. */
 export interface ConsulRegistryOptions extends ConsulHttpOptions {
@@ -186,6 +186,12 @@ export class ConsulRegistry implements Registry {
 
   healthy(): boolean {
     return this.lastOk > 0 && this.lastOk >= this.lastError;
+  }
+
+  stats(): SourceStats {
+    let records = 0;
+    for (const e of this.cache.values()) if (Array.isArray(e.value)) records += e.value.length;
+    return { lastSync: this.lastOk, errors: this.errors, records };
   }
 
   /** ok records an answer from Consul. */

@@ -56,6 +56,7 @@ export class FileRegistry extends SnapshotRegistry {
         await this.load();
         this.log.info({ instances: this.current.instanceCount }, 'catalog reloaded');
       } catch (err) {
+        this.failures++;
         this.log.error({ err: (err as Error).message }, 'catalog file rejected; serving the last good catalog');
       }
     });

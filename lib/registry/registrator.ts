@@ -7,6 +7,7 @@ import { DEFAULT_WEIGHTS, type Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
 import { createMirror, deleteKeys, type EtcdApi } from './etcd.js';
 import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
+import type { SourceStats } from './registry.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
 /** RegistratorOptions configure the Registrator layout. */
@@ -110,6 +111,9 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
   }
   override healthy(): boolean {
     return this.mirror.healthy();
+  }
+  override stats(): SourceStats {
+    return { lastSync: this.mirror.lastSync, errors: this.mirror.errors + this.malformed, records: this.current.instanceCount };
   }
 
   /** errors counts failed etcd requests and lost watches. */

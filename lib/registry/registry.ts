@@ -14,6 +14,8 @@ export interface Registry {
   synced(): boolean;
   /** healthy tells whether the backend answered the last exchange; when not, answers are stale. */
   healthy(): boolean;
+  /** stats are for metrics: when data was last known current, failures so far, and records held. */
+  stats(): SourceStats;
   /** datacenter is the local datacenter, used when a query names none. */
   datacenter(): string;
   /** hasDatacenter tells whether a datacenter exists. */
@@ -26,6 +28,14 @@ export interface Registry {
   reverse(ip: string): Lookup<ReverseEntry>;
   /** subscribe calls listener after every change; it returns the unsubscribe function. */
   subscribe(listener: (change: CatalogChange) => void): () => void;
+}
+
+/** SourceStats describe a registry or etcd source for metrics. */
+export interface SourceStats {
+  /** lastSync is when the source last knew it was current (ms since the epoch), 0 before the first sync. */
+  lastSync: number;
+  errors: number;
+  records: number;
 }
 
 /** RegistryUnavailable is a lookup the registry cannot answer now (SERVFAIL). */

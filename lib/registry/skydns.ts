@@ -5,10 +5,11 @@ import type { Logger } from '../log.js';
 import { SkyStore } from '../zones/skydns-store.js';
 import { createMirror } from './etcd.js';
 import type { EtcdConnection, KeyMirror } from './etcd-mirror.js';
+import type { SourceStats } from './registry.js';
 
 /** SkyDnsSource keeps one prefix's SkyDNS records in memory. */
 export class SkyDnsSource {
-  readonly name = 'etcd';
+  readonly name: string;
   readonly store: SkyStore;
   private readonly mirror: KeyMirror;
   private readonly listeners = new Set<() => void>();
@@ -19,6 +20,7 @@ export class SkyDnsSource {
     log: Logger,
     private readonly startTimeoutMs = 5000,
   ) {
+    this.name = `etcd:${source.zone}`;
     const l = log.child({ component: 'registry/etcd', layout: 'skydns', prefix: source.prefix, api: source.api });
     this.store = new SkyStore(source.prefix, l, () => this.listeners.forEach((f) => f()));
     this.mirror = createMirror(source.api, connection, source.prefix, this.store, l);
@@ -35,6 +37,9 @@ export class SkyDnsSource {
   }
   healthy(): boolean {
     return this.mirror.healthy();
+  }
+  stats(): SourceStats {
+    return { lastSync: this.mirror.lastSync, errors: this.mirror.errors + this.store.malformed, records: this.store.size };
   }
   get errors(): number {
     return this.mirror.errors;

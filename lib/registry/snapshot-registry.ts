@@ -3,7 +3,7 @@
 // and an update swaps a complete new Snapshot in.
 import { Snapshot } from '../catalog/snapshot.js';
 import type { CatalogChange, CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
-import type { Registry } from './registry.js';
+import type { Registry, SourceStats } from './registry.js';
 
 /** SnapshotRegistry implements the lookup half of Registry over a swappable Snapshot. */
 export abstract class SnapshotRegistry implements Registry {
@@ -11,6 +11,9 @@ export abstract class SnapshotRegistry implements Registry {
   protected current: Snapshot;
   private readonly listeners = new Set<(change: CatalogChange) => void>();
   private loaded = false;
+  /** lastSync and errors feed stats(); subclasses count their own failures. */
+  protected lastSync = 0;
+  protected failures = 0;
 
   constructor(protected readonly localDc: string) {
     this.current = new Snapshot(localDc, [], []);
@@ -28,6 +31,7 @@ export abstract class SnapshotRegistry implements Registry {
   protected replace(next: Snapshot): void {
     this.current = next;
     this.loaded = true;
+    this.lastSync = Date.now();
     for (const listener of this.listeners) listener({ kind: 'all' });
   }
 
@@ -36,6 +40,9 @@ export abstract class SnapshotRegistry implements Registry {
   }
   healthy(): boolean {
     return true;
+  }
+  stats(): SourceStats {
+    return { lastSync: this.lastSync, errors: this.failures, records: this.current.instanceCount };
   }
   datacenter(): string {
     return this.localDc;

@@ -24,6 +24,8 @@ export interface HandlerOptions {
   maxUdpSize: number;
   /** cache keeps encoded answers; without it every query is built anew. */
   cache?: AnswerCache;
+  /** observe hears of every reply sent: for metrics. stale says its zone's source was unreachable. */
+  observe?: (transport: Transport, qtype: number, rcode: number, stale: boolean) => void;
 }
 
 /** CLASSIC_UDP_SIZE is the UDP limit without EDNS0 (RFC 1035 §4.2.1). */
@@ -88,6 +90,13 @@ export function createHandler(o: HandlerOptions): Handler {
     o.cache.set(key, route.zone.tag(route.labels), variants);
   };
 
+  const observe = o.observe;
+  /** sent reports a reply to observe and returns it; rcode is read from the header unless given. */
+  const sent = (transport: Transport, q: Query | undefined, wire: Buffer, stale = false, rcode = wire[3]! & 0xf): Buffer => {
+    observe?.(transport, q?.type ?? 0, rcode, stale && rcode !== Rcode.SERVFAIL);
+    return wire;
+  };
+
   return (packet, transport) => {
     // 1. Decode the header, the question and OPT, bounds-checked.
     let q: Query;
@@ -95,37 +104,39 @@ export function createHandler(o: HandlerOptions): Handler {
       q = parseQuery(packet);
     } catch (err) {
       if (!(err instanceof QueryError) || !err.header) return null; // no header: nothing to answer
-      return formerr(err.header.id, err.header.flags);
+      return sent(transport, undefined, formerr(err.header.id, err.header.flags));
     }
     // 2. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
     // only EDNS version 0 (RFC 6891 §6.1.3: BADVERS), only class IN (or ANY).
     if (q.qr) return null;
-    if (q.opcode !== OPCODE_QUERY) return encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false));
-    if (q.edns && q.edns.version > 0) return encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize));
-    if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize));
-    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize));
+    if (q.opcode !== OPCODE_QUERY) return sent(transport, q, encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false)));
+    if (q.edns && q.edns.version > 0) return sent(transport, q, encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize)), false, Rcode.BADVERS);
+    if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
+    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     // 3. Route to the zone holding the name.
     const route = o.router.route(q.name.toLowerCase());
-    if (!route) return finish(q, transport, undefined);
+    if (!route) return sent(transport, q, finish(q, transport, undefined));
+    const healthy = route.zone.healthy();
     // 4. The hot path: answers already encoded. Names sent compressed are rare and skip it;
     // so does a zone whose source is unreachable, so that staleness limits still apply.
-    const key = o.cache && q.plainName && route.zone.healthy() ? o.cache.key(q, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
+    const key = o.cache && q.plainName && healthy ? o.cache.key(q, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
     if (key !== undefined) {
       const hit = o.cache!.get(key, packet, q);
-      if (hit) return hit;
+      if (hit) return sent(transport, q, hit);
     }
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
     const done = (answer: Answer | undefined): Buffer => {
       const wire = finish(q, transport, answer);
       if (answer && key !== undefined) remember(q, transport, route, key, answer, wire);
-      return wire;
+      return sent(transport, q, wire, !healthy);
     };
+    const fail = (err: unknown): Buffer => sent(transport, q, failed(q, err));
     try {
       const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
-      if (answer instanceof Promise) return answer.then(done, (err: unknown) => failed(q, err));
+      if (answer instanceof Promise) return answer.then(done, fail);
       return done(answer);
     } catch (err) {
-      return failed(q, err);
+      return fail(err);
     }
   };
 }

@@ -84,6 +84,8 @@ export class SkyStore implements KeySink {
   private changed = false;
   /** malformed counts values skipped since start. */
   malformed = 0;
+  /** size counts the keys held, malformed ones included. */
+  size = 0;
 
   constructor(
     /** prefix is the etcd key prefix, e.g. /skydns. */
@@ -108,6 +110,7 @@ export class SkyStore implements KeySink {
       if (!next) node.children.set(seg, (next = newNode()));
       node = next;
     }
+    if (node.value === undefined && root === this.root) this.size++;
     const parsed = parseSkyService(key, value);
     if (typeof parsed === 'string') {
       this.malformed++;
@@ -123,6 +126,7 @@ export class SkyStore implements KeySink {
     const root = newNode();
     for (const [k, v] of entries) this.set(root, k, v);
     this.root = root; // built aside, swapped in whole
+    this.size = entries.size;
     this.changed = true;
   }
   put(key: string, value: string): void {
@@ -140,8 +144,14 @@ export class SkyStore implements KeySink {
       trail.push(next);
     }
     const node = trail[trail.length - 1]!;
-    if (subtree) node.children.clear();
-    else node.value = undefined;
+    if (subtree) {
+      const count = (n: TrieNode): number => (n.value !== undefined ? 1 : 0) + [...n.children.values()].reduce((a, c) => a + count(c), 0);
+      this.size -= [...node.children.values()].reduce((a, c) => a + count(c), 0);
+      node.children.clear();
+    } else if (node.value !== undefined) {
+      node.value = undefined;
+      this.size--;
+    }
     // Prune empty nodes on the way back up.
     for (let i = trail.length - 1; i > 0; i--) {
       const n = trail[i]!;

@@ -1,0 +1,93 @@
+// Every metric srvdns exports, defined in one place (Prometheus naming: srvdns_ prefix,
+// _total counters, _seconds histograms, few labels). Counting a query costs one Map
+// lookup and an increment; durations are sampled, one query in SAMPLE_EVERY.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { rcodeName, RRType } from './dns/constants.js';
+import type { SourceStats } from './registry/registry.js';
+import type { AnswerCache } from './server/answer-cache.js';
+
+/** SAMPLE_EVERY: one query in this many has its duration observed. */
+export const SAMPLE_EVERY = 16;
+
+/** MetricSource is what metrics read from a registry or etcd source. */
+export interface MetricSource {
+  readonly name: string;
+  healthy(): boolean;
+  stats(): SourceStats;
+}
+
+const KNOWN_TYPES = new Map<number, string>(Object.entries(RRType).map(([k, v]) => [v, k]));
+
+/** qtypeLabel bounds the qtype label to known types, so no client can grow the label set. */
+function qtypeLabel(qtype: number): string {
+  return KNOWN_TYPES.get(qtype) ?? 'OTHER';
+}
+
+type RequestCounter = Counter<'proto' | 'qtype' | 'rcode'>;
+type Child = ReturnType<RequestCounter['labels']>;
+
+/** Metrics holds the registry and the metrics srvdns updates. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: RequestCounter;
+  private readonly children = new Map<number, Child>();
+  readonly duration: Histogram;
+  readonly staleAnswers: Counter;
+  readonly forwardRequests: Counter<'upstream' | 'rcode'>;
+
+  constructor(sources: () => readonly MetricSource[], cache: () => AnswerCache | undefined) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'srvdns_requests_total', help: 'DNS queries answered, by transport, query type and response code.', labelNames: ['proto', 'qtype', 'rcode'], registers });
+    this.duration = new Histogram({
+      name: 'srvdns_request_duration_seconds',
+      help: `Time to answer a query, sampled one query in ${SAMPLE_EVERY}.`,
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers,
+    });
+    new Counter({
+      name: 'srvdns_answer_cache_hits_total',
+      help: 'Queries answered from ready wire bytes.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cache()?.hits ?? 0);
+      },
+    });
+    new Counter({
+      name: 'srvdns_answer_cache_misses_total',
+      help: 'Queries whose answer had to be built.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cache()?.misses ?? 0);
+      },
+    });
+    const perSource = (name: string, help: string, read: (s: MetricSource) => number, kind: 'gauge' | 'counter'): void => {
+      const collect = function (this: Gauge<'registry'> | Counter<'registry'>): void {
+        this.reset();
+        for (const s of sources()) this.inc({ registry: s.name }, read(s));
+      };
+      if (kind === 'gauge') new Gauge({ name, help, labelNames: ['registry'], registers, collect });
+      else new Counter({ name, help, labelNames: ['registry'], registers, collect });
+    };
+    perSource('srvdns_registry_up', 'Whether the registry answered its last exchange (1) or srvdns is serving stale data (0).', (s) => (s.healthy() ? 1 : 0), 'gauge');
+    perSource('srvdns_registry_last_sync_timestamp_seconds', 'When the registry data was last known current.', (s) => s.stats().lastSync / 1000, 'gauge');
+    perSource('srvdns_registry_errors_total', 'Failed registry requests, lost watches and skipped malformed entries.', (s) => s.stats().errors, 'counter');
+    perSource('srvdns_catalog_instances', 'Instances (or etcd records) held in memory.', (s) => s.stats().records, 'gauge');
+    this.staleAnswers = new Counter({ name: 'srvdns_stale_answers_total', help: 'Answers served while their registry was unreachable.', registers });
+    this.forwardRequests = new Counter({ name: 'srvdns_forward_requests_total', help: 'Queries forwarded to recursors, by upstream and response code.', labelNames: ['upstream', 'rcode'], registers });
+  }
+
+  /** request counts one answered query. */
+  request(proto: 'udp' | 'tcp', qtype: number, rcode: number): void {
+    const known = KNOWN_TYPES.has(qtype) ? qtype : 0;
+    const key = (proto === 'udp' ? 0 : 1 << 24) | (known << 8) | (rcode & 0xff);
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.requests.labels(proto, qtypeLabel(qtype), rcodeName(rcode));
+      this.children.set(key, child);
+    }
+    child.inc();
+  }
+}

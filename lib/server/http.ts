@@ -1,0 +1,50 @@
+// The operator's HTTP endpoint (--metrics): /metrics for Prometheus, /healthz (the
+// process is up) and /readyz (every registry has synced once).
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '../log.js';
+
+/** HttpOptions say what the endpoint serves. */
+export interface HttpOptions {
+  /** metrics renders the exposition text; contentType is its media type. */
+  metrics(): Promise<string>;
+  contentType: string;
+  /** ready lists the sources that have not synced yet; empty means ready. */
+  notReady(): string[] | Promise<string[]>;
+  log: Logger;
+}
+
+/** startHttp listens on host:port and resolves with the server and its port. */
+export async function startHttp(host: string, port: number, o: HttpOptions): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { 'Content-Type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
+    if (path === '/readyz') {
+      void Promise.resolve(o.notReady()).then((waiting) =>
+        waiting.length === 0 ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', `waiting for: ${waiting.join(', ')}\n`),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      o.metrics().then(
+        (text) => send(200, o.contentType, text),
+        (err: unknown) => {
+          o.log.error({ err: String(err) }, 'metrics failed');
+          send(500, 'text/plain', 'metrics failed\n');
+        },
+      );
+      return;
+    }
+    send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : port };
+}

@@ -129,6 +129,8 @@ export class EtcdV3Mirror implements KeyMirror {
     });
     watcher.on('error', (err: Error) => {
       if (this.watcher !== watcher) return;
+      // The client has already dropped a cancelled watcher; cancelling it again would wait forever.
+      this.watcher = undefined;
       this.errors++;
       this.up = false;
       this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd watch lost; reading everything again');
@@ -136,10 +138,15 @@ export class EtcdV3Mirror implements KeyMirror {
     });
   }
 
+  /** closeWatcher cancels the live watch; it waits at most a second, as the client may never confirm. */
   private async closeWatcher(): Promise<void> {
     const w = this.watcher;
     this.watcher = undefined;
-    if (w) await w.cancel().catch(() => undefined);
+    if (!w) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([w.cancel().catch(() => undefined), timeout]);
+    clearTimeout(timer);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,15 @@
+// The floor for any Node DNS server: a bare dgram socket that answers every query with a
+// precomputed reply, copying in only the query id. Usage: node floor.js PORT HEXREPLY
+import { createSocket } from 'node:dgram';
+
+const [port, hex] = process.argv.slice(2);
+const reply = Buffer.from(hex!, 'hex');
+const socket = createSocket('udp4');
+socket.on('message', (msg, peer) => {
+  const out = Buffer.allocUnsafe(reply.length);
+  reply.copy(out);
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  socket.send(out, peer.port, peer.address);
+});
+socket.bind(Number(port), '127.0.0.1', () => process.stdout.write('floor listening\n'));

@@ -12,4 +12,4 @@ socket.on('message', (msg, peer) => {
   out[1] = msg[1]!;
   socket.send(out, peer.port, peer.address);
 });
-socket.bind(Number(port), '127.0.0.1', () => process.stdout.write('floor listening\n'));
+socket.bind(Number(port), '127.0.0.1', () => process.stdout.write(`floor listening on ${socket.address().port}\n`));

@@ -13,7 +13,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SIZES = (process.env.BENCH_SIZES ?? '100,10000,100000').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'srvdns-bench-'));
 const pin = (core: number): string[] => (spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length > 1 ? ['taskset', '-c', String(core)] : []);
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
 
 interface Perf {
   qps: number;
@@ -24,7 +23,7 @@ interface Perf {
 function dnsperf(port: number, queries: string, extra: string[] = []): Perf {
   const file = join(dir, `queries-${port}.txt`);
   writeFileSync(file, queries);
-  const cmd = [...pin(0), 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), '-c', '4', '-q', '100', ...extra];
+  const cmd = [...pin(0), 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), '-c', '8', '-q', '100', ...extra];
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`dnsperf failed: ${r.stderr || r.stdout}`);
   const num = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN);
@@ -33,6 +32,8 @@ function dnsperf(port: number, queries: string, extra: string[] = []): Perf {
 
 interface Proc {
   child: ChildProcess;
+  /** port is the first number the ready pattern captured. */
+  port: number;
   startupMs: number;
   rssMb(): number;
   stop(): Promise<void>;
@@ -43,10 +44,11 @@ async function launch(args: string[], ready: RegExp): Promise<Proc> {
   const started = performance.now();
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (ready.test(out)) resolve();
+      const m = ready.exec(out);
+      if (m) resolve(Number(m[1]));
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
@@ -54,6 +56,7 @@ async function launch(args: string[], ready: RegExp): Promise<Proc> {
   child.stdout!.resume();
   return {
     child,
+    port,
     startupMs,
     rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024,
     stop: () =>
@@ -65,9 +68,8 @@ async function launch(args: string[], ready: RegExp): Promise<Proc> {
 }
 
 async function srvdns(file: string, extra: string[] = []): Promise<{ proc: Proc; port: number }> {
-  const port = nextPort++;
-  const proc = await launch(['dist/bin/srvdns.js', '--file', file, '--listen', `127.0.0.1:${port}`, ...extra], /listening on/);
-  return { proc, port };
+  const proc = await launch(['dist/bin/srvdns.js', '--file', file, '--listen', '127.0.0.1:0', ...extra], /listening on 127\.0\.0\.1:(\d+)/);
+  return { proc, port: proc.port };
 }
 
 /** catalogOfSize makes services of 1-10 instances each until `size` instances exist. */
@@ -102,11 +104,19 @@ writeFileSync(demo, JSON.stringify(testCatalog));
 // 1. Cached SRV and A against the floor, same run.
 const base = await srvdns(demo);
 const srvReply = await sendUdp(base.port, buildQuery('web.service.consul', 'SRV', { id: 1, edns: { udpSize: 1232 } }));
-const floor = await launch(['dist/bench/floor.js', String(nextPort), srvReply!.toString('hex')], /floor listening/);
-const floorPort = nextPort++;
-const f = dnsperf(floorPort, 'web.service.consul SRV\n');
+const floor = await launch(['dist/bench/floor.js', '0', srvReply!.toString('hex')], /floor listening on (\d+)/);
+const floorPort = floor.port;
+// Alternate floor and srvdns, twice each, so that the machine's noise falls on both.
+const mean = (xs: Perf[]): Perf => ({ qps: xs.reduce((t, x) => t + x.qps, 0) / xs.length, latencyMs: xs.reduce((t, x) => t + x.latencyMs, 0) / xs.length, lost: xs.reduce((t, x) => t + x.lost, 0) });
+const floorRuns: Perf[] = [];
+const srvRuns: Perf[] = [];
+for (let i = 0; i < 2; i++) {
+  floorRuns.push(dnsperf(floorPort, 'web.service.consul SRV\n'));
+  srvRuns.push(dnsperf(base.port, 'web.service.consul SRV\n'));
+}
 await floor.stop();
-const s = dnsperf(base.port, 'web.service.consul SRV\n');
+const f = mean(floorRuns);
+const s = mean(srvRuns);
 const a = dnsperf(base.port, 'web.service.consul A\n');
 report(`floor (dgram, precomputed ${srvReply!.length}-byte SRV reply): ${f.qps.toFixed(0)} q/s, ${f.latencyMs.toFixed(3)} ms avg`);
 report(`srvdns UDP SRV (3 instances, cached): ${s.qps.toFixed(0)} q/s, ${s.latencyMs.toFixed(3)} ms avg, ratio to floor ${(s.qps / f.qps).toFixed(2)} (target >= 0.8)`);

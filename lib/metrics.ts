@@ -1,6 +1,7 @@
 // Every metric srvdns exports, defined in one place (Prometheus naming: srvdns_ prefix,
 // _total counters, _seconds histograms, few labels). Counting a query costs one Map
-// lookup and an increment; durations are sampled, one query in SAMPLE_EVERY.
+// update; qtype labels are bounded to known types (others are OTHER), so no client can
+// grow the label set; durations are sampled, one query in SAMPLE_EVERY.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { rcodeName, RRType } from './dns/constants.js';
 import type { SourceStats } from './registry/registry.js';
@@ -18,19 +19,12 @@ export interface MetricSource {
 
 const KNOWN_TYPES = new Map<number, string>(Object.entries(RRType).map(([k, v]) => [v, k]));
 
-/** qtypeLabel bounds the qtype label to known types, so no client can grow the label set. */
-function qtypeLabel(qtype: number): string {
-  return KNOWN_TYPES.get(qtype) ?? 'OTHER';
-}
-
-type RequestCounter = Counter<'proto' | 'qtype' | 'rcode'>;
-type Child = ReturnType<RequestCounter['labels']>;
 
 /** Metrics holds the registry and the metrics srvdns updates. */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: RequestCounter;
-  private readonly children = new Map<number, Child>();
+  /** counts holds query counts by packed (proto, qtype, rcode); prom-client reads them at scrape time, as its label hashing per increment would cost the hot path. */
+  private readonly counts = new Map<number, number>();
   readonly duration: Histogram;
   readonly staleAnswers: Counter;
   readonly forwardRequests: Counter<'upstream' | 'rcode'>;
@@ -38,7 +32,19 @@ export class Metrics {
   constructor(sources: () => readonly MetricSource[], cache: () => AnswerCache | undefined) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'srvdns_requests_total', help: 'DNS queries answered, by transport, query type and response code.', labelNames: ['proto', 'qtype', 'rcode'], registers });
+    const counts = this.counts;
+    new Counter({
+      name: 'srvdns_requests_total',
+      help: 'DNS queries answered, by transport, query type and response code.',
+      labelNames: ['proto', 'qtype', 'rcode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, n] of counts) {
+          this.inc({ proto: key >>> 24 === 0 ? 'udp' : 'tcp', qtype: KNOWN_TYPES.get((key >>> 8) & 0xffff) ?? 'OTHER', rcode: rcodeName(key & 0xff) }, n);
+        }
+      },
+    });
     this.duration = new Histogram({
       name: 'srvdns_request_duration_seconds',
       help: `Time to answer a query, sampled one query in ${SAMPLE_EVERY}.`,
@@ -83,11 +89,6 @@ export class Metrics {
   request(proto: 'udp' | 'tcp', qtype: number, rcode: number): void {
     const known = KNOWN_TYPES.has(qtype) ? qtype : 0;
     const key = (proto === 'udp' ? 0 : 1 << 24) | (known << 8) | (rcode & 0xff);
-    let child = this.children.get(key);
-    if (!child) {
-      child = this.requests.labels(proto, qtypeLabel(qtype), rcodeName(rcode));
-      this.children.set(key, child);
-    }
-    child.inc();
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 }

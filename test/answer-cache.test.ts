@@ -53,3 +53,24 @@ t.test('a catalog change drops the cached answers it affects', async (t) => {
   await eventually(async () => expect((await query(srv.port, 'newsvc.service.consul', 'A')).rcode === 'NOERROR', 'new service'));
   t.pass('removals and additions seen through the cache');
 });
+
+t.test('rotated cached answers stay well-formed when truncated, with glue for exactly the answers kept', async (t) => {
+  const catalog = {
+    nodes: [{ name: 'n1', address: '10.1.0.1' }],
+    services: Array.from({ length: 40 }, (_, i) => ({ name: 'many', id: `m${i}`, node: 'n1', address: `10.7.0.${i + 1}`, port: 2000 + i })),
+  };
+  const srv = await startServer(catalog);
+  t.teardown(() => srv.stop());
+  const firsts = new Set<string>();
+  for (let i = 0; i < 30; i++) {
+    const r = await query(srv.port, 'many.service.consul', 'SRV');
+    t.equal(r.flags.tc, true, 'truncated to 512 bytes');
+    const targets = new Set(r.answer.map((a) => a.split(' ').pop()));
+    const owners = new Set(r.additional.map((a) => a.split(' ')[0]));
+    t.same([...owners].sort(), [...targets].sort(), `reply ${i}: glue matches answers`);
+    firsts.add(r.answer[0]!);
+  }
+  t.ok(firsts.size > 5, `${firsts.size} different records came first`);
+  const full = await query(srv.port, 'many.service.consul', 'SRV', { proto: 'tcp' });
+  t.equal(full.answer.length, 40, 'all 40 over TCP');
+});

@@ -76,27 +76,61 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /** registering: whether names written now may become pointer targets (off for relocatable answers). */
+  registering = true;
+
   /**
    * name writes a domain name. With compress, the longest suffix already written is
-   * replaced by a pointer; either way, the suffixes written here become pointer targets.
-   * Keys are case-sensitive so that a pointer never changes the case a name is sent in.
-   * With wholeOnly, only the full name becomes a target: answers cached as bytes get
-   * the question copied in from each query, so only owners equal to it may point there.
+   * replaced by a pointer; the suffixes written here become pointer targets (unless
+   * registering is off). Keys are case-sensitive so that a pointer never changes the
+   * case a name is sent in. With wholeOnly, only the full name becomes a target:
+   * answers cached as bytes get the question copied in from each query, so only owners
+   * equal to it may point there.
    */
   name(name: string, compress: boolean, wholeOnly = false): void {
-    const labels = nameLabels(name);
-    for (let i = 0; i < labels.length; i++) {
-      const key = labels
-        .slice(i)
-        .map((l) => l.toString('latin1'))
-        .join('\0');
+    if (name.includes('\\')) {
+      this.escapedName(name, compress, wholeOnly);
+      return;
+    }
+    // Plain names (no escapes): labels and suffixes by index, no copies.
+    const end = name.endsWith('.') ? name.length - 1 : name.length;
+    let start = 0;
+    while (start < end) {
+      const key = name.slice(start, end);
       const at = this.offsets.get(key);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
         return;
       }
-      if (this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) this.offsets.set(key, this.pos);
+      if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || start === 0)) this.offsets.set(key, this.pos);
+      let dot = name.indexOf('.', start);
+      if (dot < 0 || dot > end) dot = end;
+      const length = dot - start;
+      if (length === 0 || length > 63) throw new Error(`dns/encode: bad label in name "${name}"`);
+      this.room(length + 1);
+      this.buf[this.pos++] = length;
+      this.pos += this.buf.write(name.slice(start, dot), this.pos, 'latin1');
+      start = dot + 1;
+    }
+    this.u8(0);
+  }
+
+  /** escapedName is name() for names with RFC 1035 escapes; its keys never meet plain ones. */
+  private escapedName(name: string, compress: boolean, wholeOnly: boolean): void {
+    const labels = nameLabels(name);
+    for (let i = 0; i < labels.length; i++) {
+      const key = `\u0001${labels
+        .slice(i)
+        .map((l) => l.toString('latin1'))
+        .join('\0')}`;
+      const at = this.offsets.get(key);
+      if (compress && at !== undefined) {
+        this.u16(0xc000 | at);
+        return;
+      }
+      if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) this.offsets.set(key, this.pos);
       const label = labels[i]!;
+      if (label.length === 0 || label.length > 63) throw new Error(`dns/encode: bad label in name "${name}"`);
       this.u8(label.length);
       this.bytes(label);
     }
@@ -171,8 +205,18 @@ function writeRecord(w: Writer, rr: Rr): void {
   w.buf.writeUInt16BE(w.pos - lengthAt - 2, lengthAt);
 }
 
+/**
+ * AnswerLayout, when passed to encodeMessage, asks for relocatable answers and receives
+ * where each answer record starts and where the section ends. Relocatable: no later
+ * name points into the answer section, so its records can be sent in any order.
+ */
+export interface AnswerLayout {
+  starts: number[];
+  end: number;
+}
+
 /** encodeMessage writes a response. It throws MessageTooLarge past 65535 bytes. */
-export function encodeMessage(msg: Message): Buffer {
+export function encodeMessage(msg: Message, layout?: AnswerLayout): Buffer {
   const w = new Writer();
   const h = msg.header;
   w.u16(h.id);
@@ -195,7 +239,16 @@ export function encodeMessage(msg: Message): Buffer {
     w.u16(msg.question.type);
     w.u16(msg.question.class);
   }
-  for (const rr of msg.answers) writeRecord(w, rr);
+  if (layout) {
+    layout.starts = [];
+    w.registering = false;
+  }
+  for (const rr of msg.answers) {
+    layout?.starts.push(w.pos);
+    writeRecord(w, rr);
+  }
+  if (layout) layout.end = w.pos;
+  w.registering = true;
   for (const rr of msg.authority) writeRecord(w, rr);
   for (const rr of msg.additional) writeRecord(w, rr);
   if (msg.edns) {

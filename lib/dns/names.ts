@@ -15,6 +15,15 @@ export function fqdn(name: string): string {
 
 /** escapeLabel writes one wire label in presentation form. */
 export function escapeLabel(bytes: Uint8Array): string {
+  // Almost every label is plain printable ASCII: one decode, no per-byte strings.
+  let plain = true;
+  for (const b of bytes) {
+    if (b <= 0x20 || b >= 0x7f || b === 0x2e || b === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   let out = '';
   for (const b of bytes) {
     if (b === 0x2e || b === 0x5c) out += `\\${String.fromCharCode(b)}`;

@@ -45,6 +45,12 @@ export class QueryError extends Error {
   }
 }
 
+/**
+ * Latin1Slicer: Buffer's own latin1Slice, which toString('latin1', …) calls after
+ * checking its arguments; the hot path calls it directly (bounds are checked here).
+ */
+type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
+
 interface NameRead {
   name: string;
   end: number;
@@ -53,7 +59,7 @@ interface NameRead {
 }
 
 /** readName reads a possibly compressed name at offset; end is where the name ends in place. */
-export function readName(buf: Uint8Array, offset: number): NameRead | string {
+export function readName(buf: Buffer, offset: number): NameRead | string {
   let pos = offset;
   let end = -1;
   let wire = 1;
@@ -81,7 +87,17 @@ export function readName(buf: Uint8Array, offset: number): NameRead | string {
     if (pos + 1 + len > buf.length) return 'label runs past the end';
     wire += len + 1;
     if (wire > MAX_NAME) return 'name longer than 255 bytes';
-    name += `${escapeLabel(buf.subarray(pos + 1, pos + 1 + len))}.`;
+    // Plain printable labels (nearly all) decode in one call; others get RFC 1035 escapes.
+    let plain = true;
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const b = buf[i]!;
+      if (b <= 0x20 || b >= 0x7f || b === 0x2e || b === 0x5c) {
+        plain = false;
+        break;
+      }
+    }
+    name += plain ? (buf as Latin1Slicer).latin1Slice(pos + 1, pos + 1 + len) : escapeLabel(buf.subarray(pos + 1, pos + 1 + len));
+    name += '.';
     pos += len + 1;
   }
 }
@@ -91,7 +107,7 @@ function fail(message: string, id: number, flags: number): never {
 }
 
 /** parseQuery reads header, question and OPT from a query packet, or throws QueryError. */
-export function parseQuery(buf: Uint8Array): Query {
+export function parseQuery(buf: Buffer): Query {
   if (buf.length < HEADER_SIZE) throw new QueryError('shorter than a header', undefined);
   const id = (buf[0]! << 8) | buf[1]!;
   const flags = (buf[2]! << 8) | buf[3]!;

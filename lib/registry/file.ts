@@ -36,7 +36,8 @@ export class FileRegistry extends SnapshotRegistry {
     const text = await readFile(this.options.path, 'utf8');
     let data: unknown;
     try {
-      data = parseYaml(text, { prettyErrors: true });
+      // JSON is YAML too, but JSON.parse reads a large catalog many times faster.
+      data = /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
     } catch (err) {
       throw new Error(`${this.options.path}: ${(err as Error).message.split('\n')[0]}`);
     }

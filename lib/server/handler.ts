@@ -2,12 +2,12 @@
 // decode -> check -> route -> cached bytes, or lookup and build -> fit -> encode.
 import type { Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
-import { encodeMessage, type Message } from '../dns/encode.js';
+import { encodeMessage, type AnswerLayout, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import type { Logger } from '../log.js';
-import type { Route, Router } from '../zones/router.js';
-import { VARIANTS, type AnswerCache } from './answer-cache.js';
+import type { Router } from '../zones/router.js';
+import type { AnswerCache } from './answer-cache.js';
 import { rcodeFromError } from './rcode.js';
 
 /** Transport is how a query arrived. */
@@ -64,31 +64,17 @@ function formerr(id: number, flags: number): Buffer {
 export function createHandler(o: HandlerOptions): Handler {
   const log = o.log.child({ component: 'server/handler' });
 
-  const finish = (q: Query, transport: Transport, answer: Answer | undefined): Buffer => {
+  const finish = (q: Query, transport: Transport, answer: Answer | undefined, layout?: AnswerLayout): Buffer => {
     // No zone took the name: REFUSED (forwarding comes in front of this).
     const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize);
-    return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize));
+    return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize), layout);
   };
   const failed = (q: Query, err: unknown): Buffer => {
     log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
     return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
   };
-  /**
-   * remember caches a built answer. A set of records of one type is also cached in its
-   * rotations (up to VARIANTS), served in turn, so that every record comes first
-   * equally often — cached answers keep spreading load. SERVFAIL is never cached.
-   */
-  const remember = (q: Query, transport: Transport, route: Route, key: string, first: Answer, wire: Buffer): void => {
-    if (!o.cache || first.rcode === Rcode.SERVFAIL) return;
-    const variants = [wire];
-    const rrs = first.answers;
-    if (rrs.length > 1 && rrs.every((rr) => rr.type === rrs[0]!.type)) {
-      for (let i = 1; i < Math.min(rrs.length, VARIANTS); i++) {
-        variants.push(finish(q, transport, { ...first, answers: [...rrs.slice(i), ...rrs.slice(0, i)] }));
-      }
-    }
-    o.cache.set(key, route.zone.tag(route.labels), variants);
-  };
+  /** rotatable: a set of records of one type, which the cache may send in rotation to spread load. */
+  const rotatable = (a: Answer | undefined): boolean => a !== undefined && a.answers.length > 1 && a.answers.every((rr) => rr.type === a.answers[0]!.type);
 
   const observe = o.observe;
   /** sent reports a reply to observe and returns it; rcode is read from the header unless given. */
@@ -114,20 +100,24 @@ export function createHandler(o: HandlerOptions): Handler {
     if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     // 3. Route to the zone holding the name.
-    const route = o.router.route(q.name.toLowerCase());
-    if (!route) return sent(transport, q, finish(q, transport, undefined));
-    const healthy = route.zone.healthy();
+    const lowerName = q.name.toLowerCase();
+    const zone = o.router.zoneFor(lowerName);
+    if (!zone) return sent(transport, q, finish(q, transport, undefined));
+    const healthy = zone.healthy();
     // 4. The hot path: answers already encoded. Names sent compressed are rare and skip it;
     // so does a zone whose source is unreachable, so that staleness limits still apply.
-    const key = o.cache && q.plainName && healthy ? o.cache.key(q, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
+    const key = o.cache && q.plainName && healthy ? o.cache.key(q, lowerName, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
     if (key !== undefined) {
       const hit = o.cache!.get(key, packet, q);
       if (hit) return sent(transport, q, hit);
     }
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
+    const route = o.router.route(lowerName)!;
     const done = (answer: Answer | undefined): Buffer => {
-      const wire = finish(q, transport, answer);
-      if (answer && key !== undefined) remember(q, transport, route, key, answer, wire);
+      const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
+      const wire = finish(q, transport, answer, layout);
+      // SERVFAIL is never cached.
+      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) o.cache!.set(key, route.zone.tag(route.labels), wire, layout);
       return sent(transport, q, wire, !healthy);
     };
     const fail = (err: unknown): Buffer => sent(transport, q, failed(q, err));

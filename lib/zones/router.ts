@@ -18,9 +18,15 @@ export class Router {
 
   /** route matches a lower-case FQDN; undefined when no zone holds it. */
   route(lowerName: string): Route | undefined {
+    const zone = this.zoneFor(lowerName);
+    return zone ? { zone, labels: relativeLabels(lowerName, zone.origin)! } : undefined;
+  }
+
+  /** zoneFor finds the zone of a lower-case FQDN without splitting it (the hot path needs no labels). */
+  zoneFor(lowerName: string): Zone | undefined {
     for (const zone of this.zones) {
-      const labels = relativeLabels(lowerName, zone.origin);
-      if (labels) return { zone, labels };
+      const o = zone.origin;
+      if (lowerName === o || (lowerName.endsWith(o) && lowerName.charCodeAt(lowerName.length - o.length - 1) === 0x2e) || o === '.') return zone;
     }
     return undefined;
   }

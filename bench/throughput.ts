@@ -20,10 +20,10 @@ interface Perf {
   lost: number;
 }
 
-function dnsperf(port: number, queries: string, extra: string[] = []): Perf {
+function dnsperf(port: number, queries: string, extra: string[] = [], seconds = SECONDS): Perf {
   const file = join(dir, `queries-${port}.txt`);
   writeFileSync(file, queries);
-  const cmd = [...pin(0), 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), '-c', '8', '-q', '100', ...extra];
+  const cmd = [...pin(0), 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), '-c', '8', '-q', '100', ...extra];
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`dnsperf failed: ${r.stderr || r.stdout}`);
   const num = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN);
@@ -103,6 +103,7 @@ writeFileSync(demo, JSON.stringify(testCatalog));
 
 // 1. Cached SRV and A against the floor, same run.
 const base = await srvdns(demo);
+dnsperf(base.port, 'web.service.consul SRV\nweb.service.consul A\n', [], 1); // warm-up
 const srvReply = await sendUdp(base.port, buildQuery('web.service.consul', 'SRV', { id: 1, edns: { udpSize: 1232 } }));
 const floor = await launch(['dist/bench/floor.js', '0', srvReply!.toString('hex')], /floor listening on (\d+)/);
 const floorPort = floor.port;
@@ -138,7 +139,9 @@ const bySize: { size: number; qps: number; rss: number; startup: number }[] = []
 for (const size of SIZES) {
   const { file, names } = catalogOfSize(size);
   const run = await srvdns(file);
-  const p = dnsperf(run.port, names.map((n) => `${n}.service.consul SRV`).join('\n') + '\n');
+  const queries = names.map((n) => `${n}.service.consul SRV`).join('\n') + '\n';
+  dnsperf(run.port, queries, [], 2); // warm-up: every answer built once, then steady state is measured
+  const p = dnsperf(run.port, queries);
   bySize.push({ size, qps: p.qps, rss: run.proc.rssMb(), startup: run.proc.startupMs });
   report(`catalog of ${size} instances (${names.length} services): ${p.qps.toFixed(0)} q/s, ${p.latencyMs.toFixed(3)} ms avg, RSS ${run.proc.rssMb().toFixed(0)} MB, start to serving ${(run.proc.startupMs / 1000).toFixed(2)} s`);
   await run.proc.stop();
@@ -154,5 +157,5 @@ const when = new Date().toISOString().slice(0, 10);
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
 writeFileSync(
   'bench/RESULTS.md',
-  `# Benchmark results\n\nLast run: ${when}, ${machine}. dnsperf pinned to core 0, the server to core 1, ${SECONDS} s per figure, UDP unless said.\nThese machines are shared and noisy: compare ratios within one run, not absolute figures across runs.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n\nFreshness (\`node dist/bench/freshness.js\`) is appended by that benchmark.\n`,
+  `# Benchmark results\n\nLast run: ${when}, ${machine}. dnsperf pinned to core 0, the server to core 1, ${SECONDS} s per figure, UDP unless said.\nCatalog-size runs start with a 2 s warm-up (each answer built once) and measure the steady state. These machines are shared and noisy: successive runs here have moved the same figure by 30% or more, so compare ratios within one run, and several runs, not single absolute figures.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n\nFreshness (\`node dist/bench/freshness.js\`) is appended by that benchmark.\n`,
 );

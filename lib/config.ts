@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { fqdn, isValidName } from './dns/names.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import type { EtcdConnection } from './registry/etcd-mirror.js';
 
 type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
 
@@ -152,6 +153,7 @@ export interface ConsulConfig {
   caFile: string | undefined;
   certFile: string | undefined;
   keyFile: string | undefined;
+  /** waitMs is the blocking `wait`; timeoutMs bounds a non-blocking request. */
   waitMs: number;
   timeoutMs: number;
 }
@@ -167,14 +169,7 @@ export interface EtcdSource {
 
 /** EtcdConfig is how to reach etcd and what to read. */
 export interface EtcdConfig {
-  connection: {
-    endpoints: string[];
-    user: string | undefined;
-    password: string | undefined;
-    caFile: string | undefined;
-    certFile: string | undefined;
-    keyFile: string | undefined;
-  };
+  connection: EtcdConnection;
   sources: EtcdSource[];
 }
 

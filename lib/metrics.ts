@@ -4,18 +4,14 @@
 // grow the label set; durations are sampled, one query in SAMPLE_EVERY.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { rcodeName, RRType } from './dns/constants.js';
-import type { SourceStats } from './registry/registry.js';
+import type { Source } from './registry/registry.js';
 import type { AnswerCache } from './server/answer-cache.js';
 
 /** SAMPLE_EVERY: one query in this many has its duration observed. */
 export const SAMPLE_EVERY = 16;
 
 /** MetricSource is what metrics read from a registry or etcd source. */
-export interface MetricSource {
-  readonly name: string;
-  healthy(): boolean;
-  stats(): SourceStats;
-}
+export type MetricSource = Pick<Source, 'name' | 'healthy' | 'stats'>;
 
 const KNOWN_TYPES = new Map<number, string>(Object.entries(RRType).map(([k, v]) => [v, k]));
 

@@ -6,7 +6,7 @@ import { ConsulRegistry } from './registry/consul.js';
 import { FileRegistry } from './registry/file.js';
 import { RegistratorRegistry } from './registry/registrator.js';
 import { SkyDnsSource } from './registry/skydns.js';
-import type { Registry, SourceStats } from './registry/registry.js';
+import type { Registry, Source } from './registry/registry.js';
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Registry as PromRegistry } from 'prom-client';
@@ -21,16 +21,6 @@ import { REVERSE_TAG, ReverseZone } from './zones/reverse.js';
 import { SkyZone, skyTag } from './zones/skydns.js';
 import { Router } from './zones/router.js';
 import type { Zone } from './zones/zone.js';
-
-/** Source is anything srvdns reads a registry through: started first, stopped last. */
-export interface Source {
-  readonly name: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  synced(): boolean;
-  healthy(): boolean;
-  stats(): SourceStats;
-}
 
 /** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
 export const MAX_UDP_SIZE = 4096;

@@ -4,23 +4,15 @@
 // follows Consul's documented rules instead). The client still does the HTTP: paths,
 // the token header, keep-alive agents, timeouts and cancellation.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import Consul from 'consul';
+import type { ConsulConfig } from '../config.js';
+import { keepAliveAgent } from './connect.js';
 import type { BlockingResult } from './consul-watch.js';
 
-/** ConsulHttpOptions say where Consul is and how to talk to it. */
-export interface ConsulHttpOptions {
-  url: string;
-  token: string | undefined;
-  caFile: string | undefined;
-  certFile: string | undefined;
-  keyFile: string | undefined;
-  /** waitMs is the blocking `wait`; timeoutMs bounds a non-blocking request. */
-  waitMs: number;
-  timeoutMs: number;
-}
+/** ConsulHttpOptions say where Consul is and how to talk to it: the validated --consul options. */
+export type ConsulHttpOptions = ConsulConfig;
 
 type Call = (opts: Record<string, unknown>) => Promise<[{ headers: Record<string, string | string[] | undefined> }, unknown]>;
 
@@ -31,15 +23,7 @@ export class ConsulHttp {
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
-    const secure = url.protocol === 'https:';
-    this.agent = secure
-      ? new HttpsAgent({
-          keepAlive: true,
-          ca: o.caFile ? readFileSync(o.caFile) : undefined,
-          cert: o.certFile ? readFileSync(o.certFile) : undefined,
-          key: o.keyFile ? readFileSync(o.keyFile) : undefined,
-        })
-      : new HttpAgent({ keepAlive: true });
+    this.agent = keepAliveAgent(url.protocol === 'https:', o);
     // The typings omit baseUrl, which the client supports (it sets it from host/port otherwise).
     this.client = new Consul({
       baseUrl: `${url.origin}${url.pathname.replace(/\/$/, '')}/v1`,

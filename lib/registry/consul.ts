@@ -18,6 +18,7 @@ import {
   decodeServices,
 } from './consul-decode.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
+import { firstSyncOrTimeout } from './connect.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
 import { RegistryUnavailable, type Registry, type SourceStats } from './registry.js';
 
@@ -162,8 +163,7 @@ export class ConsulRegistry implements Registry {
           },
         );
     });
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.o.startTimeoutMs ?? 5000).unref());
-    if ((await Promise.race([first, timeout])) === 'timeout') {
+    if (!(await firstSyncOrTimeout(first, this.o.startTimeoutMs ?? 5000))) {
       this.log.error('consul did not answer at start-up; answering SERVFAIL until it does');
     }
   }

@@ -2,11 +2,11 @@
 // with --enable-v2): a recursive GET, then long polls with wait=true&recursive=true and
 // waitIndex. "Event index cleared" (errorCode 401: the poll fell more than 1000 events
 // behind) and any lost poll mean a full re-read, built aside and handed over whole.
-import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../log.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
+import { firstSyncOrTimeout, keepAliveAgent } from './connect.js';
 import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
 
 const BACKOFF: Backoff = { baseMs: 200, maxMs: 10000 };
@@ -56,14 +56,7 @@ export class EtcdV2Mirror implements KeyMirror {
     private readonly log: Logger,
   ) {
     this.secure = conn.endpoints[0]!.startsWith('https:');
-    this.agent = this.secure
-      ? new HttpsAgent({
-          keepAlive: true,
-          ca: conn.caFile ? readFileSync(conn.caFile) : undefined,
-          cert: conn.certFile ? readFileSync(conn.certFile) : undefined,
-          key: conn.keyFile ? readFileSync(conn.keyFile) : undefined,
-        })
-      : new HttpAgent({ keepAlive: true });
+    this.agent = keepAliveAgent(this.secure, conn);
   }
 
   private up = false;
@@ -104,8 +97,7 @@ export class EtcdV2Mirror implements KeyMirror {
   async start(timeoutMs: number): Promise<void> {
     const first = new Promise<void>((resolve) => (this.first = resolve));
     void this.run();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
-    if ((await Promise.race([first, timeout])) === 'timeout') {
+    if (!(await firstSyncOrTimeout(first, timeoutMs))) {
       this.log.error({ prefix: this.prefix }, 'etcd (v2) did not answer at start-up; serving nothing until it does');
     }
   }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions, type Watcher } from 'etcd3';
 import type { Logger } from '../log.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
+import { firstSyncOrTimeout } from './connect.js';
 import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
 
 const BACKOFF: Backoff = { baseMs: 200, maxMs: 10000 };
@@ -68,8 +69,7 @@ export class EtcdV3Mirror implements KeyMirror {
   async start(timeoutMs: number): Promise<void> {
     const first = new Promise<void>((resolve) => (this.first = resolve));
     void this.resync();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
-    if ((await Promise.race([first, timeout])) === 'timeout') {
+    if (!(await firstSyncOrTimeout(first, timeoutMs))) {
       this.log.error({ prefix: this.prefix }, 'etcd did not answer at start-up; serving nothing until it does');
     }
   }

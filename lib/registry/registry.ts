@@ -2,11 +2,11 @@
 // returns data — instances and nodes — never DNS messages; lib/answer/ builds records.
 import type { CatalogChange, CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
 
-/** Registry is a source of catalog data kept fresh by a watch. */
-export interface Registry {
+/** Source is anything srvdns reads a registry through (a Registry, an etcd SkyDNS source): started first, stopped last. */
+export interface Source {
   /** name identifies the backend in logs and metrics, e.g. "file". */
   readonly name: string;
-  /** start loads the first full copy and begins watching; it rejects if that first load fails. */
+  /** start loads the first full copy and begins watching; the file registry rejects if that fails, networked ones wait a while and serve on. */
   start(): Promise<void>;
   /** stop ends every watch and timer. */
   stop(): Promise<void>;
@@ -16,6 +16,10 @@ export interface Registry {
   healthy(): boolean;
   /** stats are for metrics: when data was last known current, failures so far, and records held. */
   stats(): SourceStats;
+}
+
+/** Registry is a source of catalog data kept fresh by a watch, answering Consul-style names. */
+export interface Registry extends Source {
   /** datacenter is the local datacenter, used when a query names none. */
   datacenter(): string;
   /** hasDatacenter tells whether a datacenter exists. */

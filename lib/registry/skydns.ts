@@ -5,10 +5,10 @@ import type { Logger } from '../log.js';
 import { SkyStore } from '../zones/skydns-store.js';
 import { createMirror } from './etcd.js';
 import type { EtcdConnection, KeyMirror } from './etcd-mirror.js';
-import type { SourceStats } from './registry.js';
+import type { Source, SourceStats } from './registry.js';
 
 /** SkyDnsSource keeps one prefix's SkyDNS records in memory. */
-export class SkyDnsSource {
+export class SkyDnsSource implements Source {
   readonly name: string;
   readonly store: SkyStore;
   private readonly mirror: KeyMirror;

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { fqdn, isValidName } from './dns/names.js';
+import { DEFAULT_ALLOW_RECURSION, parseCidr } from './forward/acl.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { EtcdConnection } from './registry/etcd-mirror.js';
 
@@ -99,6 +100,19 @@ export const OPTIONS = {
   },
   metrics: { kind: 'string', arg: 'HOST:PORT', help: 'serve /metrics, /healthz and /readyz over HTTP here (off by default; 127.0.0.1:9153 suggested)' },
   workers: { kind: 'integer', arg: 'N', default: '1', help: 'processes answering on the same sockets (Node cluster), for hosts with more cores' },
+  recursor: {
+    kind: 'strings',
+    arg: 'HOST[:PORT]',
+    help: 'resolver to forward names outside our zones to (default port 53); repeatable. None: REFUSED',
+  },
+  'recursor-strategy': { kind: 'string', arg: 'sequential|random', default: 'sequential', help: 'the order recursors are tried in' },
+  'recursor-timeout': { kind: 'duration', arg: 'DURATION', default: '2s', help: 'how long to wait for one recursor before trying the next' },
+  'allow-recursion': {
+    kind: 'strings',
+    arg: 'CIDR',
+    default: DEFAULT_ALLOW_RECURSION,
+    help: 'clients that may recurse; others get REFUSED outside our zones; repeatable (default: loopback and private ranges)',
+  },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
   'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
   'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
@@ -141,6 +155,10 @@ export interface Config {
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   workers: number;
+  recursors: Endpoint[];
+  recursorStrategy: 'sequential' | 'random';
+  recursorTimeoutMs: number;
+  allowRecursion: string[];
   /** metrics is where to serve /metrics; undefined: off. */
   metrics: Endpoint | undefined;
   logLevel: LogLevel;
@@ -208,6 +226,20 @@ function parseEndpoint(source: string, value: string): Endpoint {
     fail(source, `expected IP:PORT or [IPv6]:PORT, got "${value}"`);
   }
   return { host, port: Number(m[3]) };
+}
+
+/** parseRecursor reads HOST, HOST:PORT, [V6] or [V6]:PORT; the port defaults to 53. */
+function parseRecursor(source: string, value: string): Endpoint {
+  const v = value.trim();
+  if (isIP(v)) return { host: v, port: 53 };
+  const m = /^\[([^\]]+)\]$/.exec(v);
+  if (m && isIP(m[1]!) === 6) return { host: m[1]!, port: 53 };
+  return parseEndpoint(source, v);
+}
+
+function recursorStrategy(source: string, value: string): 'sequential' | 'random' {
+  if (value !== 'sequential' && value !== 'random') fail(source, `expected sequential or random, got "${value}"`);
+  return value;
 }
 
 function parseZone(source: string, value: string): string {
@@ -392,6 +424,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     soaMinTtl: seconds('soa-min-ttl'),
     tcpIdleTimeoutMs: duration('tcp-idle-timeout'),
     workers: integer('workers', 1, 256),
+    recursors: list('recursor').map((r) => parseRecursor(get('recursor').source, r)),
+    recursorStrategy: recursorStrategy(get('recursor-strategy').source, str('recursor-strategy') ?? ''),
+    recursorTimeoutMs: duration('recursor-timeout'),
+    allowRecursion: list('allow-recursion').map((c) => {
+      if (!parseCidr(c)) fail(get('allow-recursion').source, `expected a CIDR like 10.0.0.0/8 or fc00::/7, got "${c}"`);
+      return c;
+    }),
     metrics: str('metrics') === undefined ? undefined : parseEndpoint(get('metrics').source, str('metrics')!),
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
     logLevel,

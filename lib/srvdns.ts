@@ -11,6 +11,8 @@ import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Registry as PromRegistry } from 'prom-client';
 import { Metrics, SAMPLE_EVERY } from './metrics.js';
+import { RecursionAcl } from './forward/acl.js';
+import { Forwarder } from './forward/forwarder.js';
 import { AnswerCache } from './server/answer-cache.js';
 import { startHttp } from './server/http.js';
 import { createHandler, type Handler } from './server/handler.js';
@@ -154,13 +156,25 @@ export function createAnswerCache(registry: Registry | undefined, sky: readonly 
   return { cache, unsubscribe: () => subscriptions.forEach((u) => u()) };
 }
 
-/** buildHandler assembles the query pipeline: zones, router, handler (with cache and metrics when given). */
+/** buildHandler assembles the query pipeline: zones, router, forwarding, handler (with cache and metrics when given). */
 export function buildHandler(config: Config, registry: Registry | undefined, sky: readonly SkyDnsSource[], log: Logger, cache?: AnswerCache, metrics?: Metrics): Handler {
+  const forwarder =
+    config.recursors.length > 0
+      ? new Forwarder({
+          upstreams: config.recursors,
+          strategy: config.recursorStrategy,
+          timeoutMs: config.recursorTimeoutMs,
+          log,
+          onReply: metrics ? (upstream, rcode) => metrics.forwardRequests.inc({ upstream, rcode }) : undefined,
+        })
+      : undefined;
   return createHandler({
     router: new Router(buildZones(config, registry, sky)),
     log,
     maxUdpSize: MAX_UDP_SIZE,
     cache,
+    forwarder,
+    acl: forwarder ? new RecursionAcl(config.allowRecursion) : undefined,
     observe: metrics
       ? (transport, qtype, rcode, stale) => {
           metrics.request(transport, qtype, rcode);
@@ -174,10 +188,10 @@ export function buildHandler(config: Config, registry: Registry | undefined, sky
 function instrument(handler: Handler, metrics: Metrics | undefined): Handler {
   if (!metrics) return handler;
   let n = 0;
-  return (packet, transport) => {
-    if (++n % SAMPLE_EVERY !== 0) return handler(packet, transport);
+  return (packet, transport, client) => {
+    if (++n % SAMPLE_EVERY !== 0) return handler(packet, transport, client);
     const started = performance.now();
-    const out = handler(packet, transport);
+    const out = handler(packet, transport, client);
     const observe = (): void => metrics.duration.observe((performance.now() - started) / 1000);
     if (out instanceof Promise) return out.finally(observe);
     observe();

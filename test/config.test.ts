@@ -84,6 +84,14 @@ t.test('etcd sources: the single-flag form, and several with --etcd-source', asy
   ]);
 });
 
+t.test('recursors: port 53 by default, IPv6 forms, default recursion ranges', async (t) => {
+  const c = run(['--file', 'x', '--recursor', '10.0.0.53', '--recursor', '[2001:db8::53]', '--recursor', '127.0.0.1:5353', '--recursor', '[::1]:5300']);
+  t.same(c.recursors, [{ host: '10.0.0.53', port: 53 }, { host: '2001:db8::53', port: 53 }, { host: '127.0.0.1', port: 5353 }, { host: '::1', port: 5300 }]);
+  t.equal(c.recursorStrategy, 'sequential');
+  t.equal(c.recursorTimeoutMs, 2000);
+  t.ok(c.allowRecursion.includes('172.16.0.0/12') && c.allowRecursion.includes('fc00::/7') && c.allowRecursion.includes('100.64.0.0/10'), 'private ranges by default');
+});
+
 t.test('durations and TTL forms', async (t) => {
   const c = run(['--file', 'x', '--ttl', '5m', '--node-ttl', '1h', '--service-ttl', 'Web=30s', '--tcp-idle-timeout', '1.5s']);
   t.equal(c.ttl, 300);
@@ -110,6 +118,9 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad etcd layout', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'flat'], error: /layout: expected skydns or registrator/ },
   { name: 'a bad etcd api', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-api', 'v4'], error: /api: expected v3 or v2/ },
   { name: 'a bad etcd source', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-source', 'layout=skydns,colour=blue'], error: /expected layout=,api=,prefix=,zone= pairs, got "colour=blue"/ },
+  { name: 'a bad recursor', argv: ['--file', 'x', '--recursor', 'dns.example:53'], error: /^--recursor: expected IP:PORT/ },
+  { name: 'a bad recursor strategy', argv: ['--file', 'x', '--recursor-strategy', 'fastest'], error: /^--recursor-strategy: expected sequential or random/ },
+  { name: 'a bad recursion CIDR', argv: ['--file', 'x', '--allow-recursion', '10.0.0.0/33'], error: /^--allow-recursion: expected a CIDR/ },
   { name: 'a source without etcd', argv: ['--file', 'x', '--etcd-source', 'layout=skydns'], error: /--etcd-source: needs --etcd URL/ },
   { name: 'a bad Consul URL', argv: ['--consul', 'ftp://x'], error: /^--consul: expected an http:\/\/ or https:\/\/ URL/ },
   { name: 'a Consul wait over 10m', argv: ['--consul', 'http://127.0.0.1:8500', '--consul-wait', '11m'], error: /^--consul-wait: expected from 1s to 10m/ },

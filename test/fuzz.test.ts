@@ -86,7 +86,7 @@ t.test(`pipeline: 50,000 mutated packets, every reply a valid message (seed ${SE
   for (let i = 0; i < 50000; i++) {
     const p = mutate();
     const transport = i % 2 === 0 ? 'udp' : 'tcp';
-    let out = handler(p, transport);
+    let out = handler(p, transport, '127.0.0.1');
     if (out instanceof Promise) out = await out;
     if (out === null) {
       dropped++;

@@ -73,7 +73,7 @@ export class AnswerCache {
   }
 
   /** get returns the cached answer (the next rotation) patched for this query, or undefined. */
-  get(key: CacheKey, packet: Buffer, q: Query): Buffer | undefined {
+  get(key: CacheKey, packet: Buffer, q: Query, ra = false): Buffer | undefined {
     const e = this.entries.get(key.name)?.get(key.variant);
     if (!e) {
       this.misses++;
@@ -88,7 +88,7 @@ export class AnswerCache {
     if (++e.next === e.rotations.length) e.next = 0;
     const out = Buffer.allocUnsafe(wire.length);
     wire.copy(out);
-    return patch(out, packet, q);
+    return patch(out, packet, q, ra);
   }
 
   /** expired drops an entry due for a rebuild: used REFRESH_HITS times, or older than MAX_AGE_MS (checked every 256 hits). */
@@ -156,12 +156,12 @@ export class AnswerCache {
   }
 }
 
-/** patch puts the query's id, RD and CD bits, and question name bytes into a reply, in place. */
-export function patch(out: Buffer, packet: Buffer, q: Query): Buffer {
+/** patch puts the query's id, RD and CD bits, this client's RA, and the question name bytes into a reply, in place. */
+export function patch(out: Buffer, packet: Buffer, q: Query, ra: boolean): Buffer {
   out[0] = packet[0]!;
   out[1] = packet[1]!;
   out[2] = (out[2]! & 0xfe) | (packet[2]! & 0x01);
-  out[3] = (out[3]! & 0xef) | (packet[3]! & 0x10);
+  out[3] = (out[3]! & 0x6f) | (packet[3]! & 0x10) | (ra ? 0x80 : 0);
   // A name is short: a loop beats Buffer.copy's call overhead.
   for (let i = 12; i < q.nameEnd; i++) out[i] = packet[i]!;
   return out;

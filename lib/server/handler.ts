@@ -7,14 +7,16 @@ import { fitMessage } from '../dns/fit.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../zones/router.js';
+import type { RecursionAcl } from '../forward/acl.js';
+import type { Forwarder } from '../forward/forwarder.js';
 import type { AnswerCache } from './answer-cache.js';
 import { rcodeFromError } from './rcode.js';
 
 /** Transport is how a query arrived. */
 export type Transport = 'udp' | 'tcp';
 
-/** Handler answers one query packet; null means send nothing. */
-export type Handler = (packet: Buffer, transport: Transport) => Buffer | null | Promise<Buffer | null>;
+/** Handler answers one query packet from a client address; null means send nothing. */
+export type Handler = (packet: Buffer, transport: Transport, client: string) => Buffer | null | Promise<Buffer | null>;
 
 /** HandlerOptions configure the pipeline. */
 export interface HandlerOptions {
@@ -24,6 +26,9 @@ export interface HandlerOptions {
   maxUdpSize: number;
   /** cache keeps encoded answers; without it every query is built anew. */
   cache?: AnswerCache;
+  /** forwarder answers names outside every zone for clients the acl allows; without it they are REFUSED. */
+  forwarder?: Forwarder;
+  acl?: RecursionAcl;
   /** observe hears of every reply sent: for metrics. stale says its zone's source was unreachable. */
   observe?: (transport: Transport, qtype: number, rcode: number, stale: boolean) => void;
 }
@@ -38,9 +43,9 @@ function sizeLimit(q: Query, transport: Transport, maxUdp: number): number {
   return q.edns ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), maxUdp) : CLASSIC_UDP_SIZE;
 }
 
-function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefined, maxUdp: number, withQuestion = true): Message {
+function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefined, maxUdp: number, withQuestion = true, ra = false): Message {
   return {
-    header: { id: q.id, opcode: q.opcode, aa: answer !== undefined, tc: false, rd: q.rd, ra: false, cd: q.cd, rcode },
+    header: { id: q.id, opcode: q.opcode, aa: answer !== undefined, tc: false, rd: q.rd, ra, cd: q.cd, rcode },
     question: withQuestion ? { name: q.name, type: q.type, class: q.class } : undefined,
     answers: answer?.answers ?? [],
     authority: answer?.authority ?? [],
@@ -64,11 +69,17 @@ function formerr(id: number, flags: number): Buffer {
 export function createHandler(o: HandlerOptions): Handler {
   const log = o.log.child({ component: 'server/handler' });
 
-  const finish = (q: Query, transport: Transport, answer: Answer | undefined, layout?: AnswerLayout): Buffer => {
-    // No zone took the name: REFUSED (forwarding comes in front of this).
-    const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize);
+  const finish = (q: Query, transport: Transport, answer: Answer | undefined, layout?: AnswerLayout, ra = false): Buffer => {
+    // No zone took the name, and no recursion for this client: REFUSED.
+    const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize, true, ra) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize, true, ra);
     return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize), layout);
   };
+  /** recurse forwards a question no zone answers; every recursor failing is SERVFAIL. */
+  const recurse = (packet: Buffer, q: Query, transport: Transport): Promise<Buffer> =>
+    o.forwarder!.forward(packet, q, transport, sizeLimit(q, transport, o.maxUdpSize)).then(
+      (wire) => wire ?? encodeMessage(reply(q, Rcode.SERVFAIL, undefined, o.maxUdpSize, true, true)),
+      (err: unknown) => failed(q, err),
+    );
   const failed = (q: Query, err: unknown): Buffer => {
     log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
     return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
@@ -83,7 +94,7 @@ export function createHandler(o: HandlerOptions): Handler {
     return wire;
   };
 
-  return (packet, transport) => {
+  return (packet, transport, client) => {
     // 1. Decode the header, the question and OPT, bounds-checked.
     let q: Query;
     try {
@@ -99,23 +110,26 @@ export function createHandler(o: HandlerOptions): Handler {
     if (q.edns && q.edns.version > 0) return sent(transport, q, encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize)), false, Rcode.BADVERS);
     if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
-    // 3. Route to the zone holding the name.
+    // 3. Route to the zone holding the name; outside every zone, recurse (for allowed clients).
+    const ra = o.forwarder !== undefined && o.acl !== undefined && o.acl.allows(client);
     const lowerName = q.name.toLowerCase();
     const zone = o.router.zoneFor(lowerName);
-    if (!zone) return sent(transport, q, finish(q, transport, undefined));
+    if (!zone) return ra ? recurse(packet, q, transport).then((w) => sent(transport, q, w)) : sent(transport, q, finish(q, transport, undefined));
     const healthy = zone.healthy();
     // 4. The hot path: answers already encoded. Names sent compressed are rare and skip it;
     // so does a zone whose source is unreachable, so that staleness limits still apply.
     const key = o.cache && q.plainName && healthy ? o.cache.key(q, lowerName, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
     if (key !== undefined) {
-      const hit = o.cache!.get(key, packet, q);
+      const hit = o.cache!.get(key, packet, q, ra);
       if (hit) return sent(transport, q, hit);
     }
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
     const route = o.router.route(lowerName)!;
-    const done = (answer: Answer | undefined): Buffer => {
+    const done = (answer: Answer | undefined): Buffer | Promise<Buffer> => {
+      // A zone that declines the name (a PTR srvdns does not know) sends it to the recursors.
+      if (answer === undefined && ra) return recurse(packet, q, transport).then((w) => sent(transport, q, w));
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
-      const wire = finish(q, transport, answer, layout);
+      const wire = finish(q, transport, answer, layout, ra);
       // SERVFAIL is never cached.
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) o.cache!.set(key, route.zone.tag(route.labels), wire, layout);
       return sent(transport, q, wire, !healthy);

@@ -51,7 +51,7 @@ export class TcpListener {
         pending = pending.subarray(2 + length);
         let out;
         try {
-          out = this.handler(packet, 'tcp');
+          out = this.handler(packet, 'tcp', socket.remoteAddress ?? '');
         } catch (err) {
           this.log.error({ err: (err as Error).message }, 'tcp: handler threw');
           socket.destroy();

@@ -21,7 +21,7 @@ export class UdpListener {
     socket.on('message', (packet, peer) => {
       let out;
       try {
-        out = this.handler(packet, 'udp');
+        out = this.handler(packet, 'udp', peer.address);
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'udp: handler threw');
         return;

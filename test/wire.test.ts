@@ -235,3 +235,43 @@ t.test('TCP: an idle connection is closed after the idle timeout', async (t) => 
   const waited = Date.now() - started;
   t.ok(waited >= 300 && waited < 5000, `closed after ${waited} ms (timeout 400ms)`);
 });
+
+t.test('TCP: a slow-loris client dribbling one frame is cut off; thousands of idle connections do not stop service', async (t) => {
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const s = connect(srv.port, '127.0.0.1');
+    const q = buildQuery('web.service.consul', 'A');
+    const frame = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
+    let i = 0;
+    // One byte every 100 ms: never idle for 400 ms, but the frame would take seconds.
+    const drip = setInterval(() => {
+      if (i < frame.length - 1) s.write(frame.subarray(i, ++i));
+    }, 100);
+    s.on('close', () => {
+      clearInterval(drip);
+      resolve();
+    });
+    s.on('error', () => undefined);
+  });
+  const held = Date.now() - started;
+  t.ok(held < 1500, `closed after ${held} ms, before the frame completed`);
+  const idle = await Promise.all(
+    Array.from({ length: 1500 }, () => new Promise<import('node:net').Socket>((resolve) => {
+      const s = connect(srv.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('connect', () => resolve(s));
+      s.on('close', () => resolve(s));
+    })),
+  );
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).answer.length, 3, 'UDP answers while 1,500 connections sit idle');
+  for (const s of idle) s.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal((await query(srv.port, 'web.service.consul', 'A', { proto: 'tcp' })).answer.length, 3, 'TCP answers once they are gone');
+});
+
+t.test('ANY is never amplified beyond what the query allows (RFC 8482)', async (t) => {
+  for (const size of [512, 1232]) {
+    const r = await query(srv.port, '_big._tcp.service.consul', 'ANY', { edns: { udpSize: size } });
+    t.ok(r.raw.length <= size, `${r.raw.length} bytes for a ${size}-byte buffer`);
+  }
+});

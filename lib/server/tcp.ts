@@ -31,6 +31,7 @@ export class TcpListener {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
+    let frameTimer: NodeJS.Timeout | undefined;
     const send = (reply: Buffer | null): void => {
       if (!reply || socket.destroyed) return;
       if (socket.writableLength > MAX_BUFFERED) {
@@ -60,7 +61,17 @@ export class TcpListener {
         if (out instanceof Promise) out.then(send, () => socket.destroy());
         else send(out);
       }
+      // A frame must arrive whole within the idle timeout of its first byte: a client that
+      // dribbles a byte at a time (slow loris) would otherwise reset the idle timer forever.
+      if (pending.length === 0) {
+        clearTimeout(frameTimer);
+        frameTimer = undefined;
+      } else if (!frameTimer) {
+        frameTimer = setTimeout(() => socket.destroy(), this.options.idleTimeoutMs);
+        frameTimer.unref();
+      }
     });
+    socket.on('close', () => clearTimeout(frameTimer));
   }
 
   /** listen binds host:port and resolves with the bound port. */

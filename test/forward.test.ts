@@ -101,3 +101,21 @@ t.test('not an open resolver: clients outside --allow-recursion get REFUSED outs
   const own = await query(srv.port, 'web.service.consul', 'A');
   t.equal(own.answer.length, 3, 'authoritative answers stay open to all');
 });
+
+t.test('names outside our zones in our answers get their addresses through the recursor', async (t) => {
+  const up = await upstream(t, '192.0.2.42');
+  const srv = await startServer(testCatalog, ['--recursor', `127.0.0.1:${up.port}`]);
+  t.teardown(() => srv.stop());
+  for (const proto of ['udp', 'tcp'] as Proto[]) {
+    const s = await query(srv.port, 'search.service.consul', 'SRV', { proto });
+    t.same(s.answer, ['search.service.consul. 0 IN SRV 1 1 9200 search.example.com.'], `${proto}: SRV to the outside hostname`);
+    t.same(s.additional, ['search.example.com. 120 IN A 192.0.2.42'], `${proto}: its A in ADDITIONAL, from the recursor`);
+    const a = await query(srv.port, 'search.service.consul', 'A', { proto });
+    t.same(a.answer, ['search.service.consul. 0 IN CNAME search.example.com.', 'search.example.com. 120 IN A 192.0.2.42'], `${proto}: the CNAME completed`);
+  }
+  // A client that may not recurse gets the authoritative part only.
+  const closed = await startServer(testCatalog, ['--recursor', `127.0.0.1:${up.port}`, '--allow-recursion', '10.0.0.0/8']);
+  t.teardown(() => closed.stop());
+  const c = await query(closed.port, 'search.service.consul', 'SRV');
+  t.same(c.additional, [], 'no recursion, no outside glue');
+});

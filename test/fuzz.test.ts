@@ -67,8 +67,10 @@ function mutate(): Buffer {
 }
 
 let srv: TestServer;
+let rssBefore = 0;
 t.before(async () => {
   srv = await startServer(testCatalog);
+  rssBefore = process.memoryUsage().rss;
 });
 t.teardown(() => srv.stop());
 
@@ -153,4 +155,11 @@ t.test('TCP: mutated frames, truncated frames, lying length prefixes', async (t)
   await Promise.all(rounds);
   t.pass('60 abusive connections done');
   await stillCorrect(t, 'after TCP fuzz');
+});
+
+t.test('memory is back near where it started', async (t) => {
+  await new Promise((r) => setTimeout(r, 200));
+  const grown = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+  // 60,000 abusive packets: a leak of even 2 KB each would show as 120 MB.
+  t.ok(grown < 100, `RSS grew ${grown.toFixed(1)} MB over the fuzz run`);
 });

@@ -8,6 +8,7 @@ import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../zones/router.js';
 import type { RecursionAcl } from '../forward/acl.js';
+import { completeAnswer, outsideTargets } from '../forward/addresses.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import type { AnswerCache } from './answer-cache.js';
 import { rcodeFromError } from './rcode.js';
@@ -84,6 +85,8 @@ export function createHandler(o: HandlerOptions): Handler {
     log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
     return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
   };
+  const inZone = (name: string): boolean => o.router.zoneFor(name.toLowerCase()) !== undefined;
+
   /** rotatable: a set of records of one type, which the cache may send in rotation to spread load. */
   const rotatable = (a: Answer | undefined): boolean => a !== undefined && a.answers.length > 1 && a.answers.every((rr) => rr.type === a.answers[0]!.type);
 
@@ -128,6 +131,13 @@ export function createHandler(o: HandlerOptions): Handler {
     const done = (answer: Answer | undefined): Buffer | Promise<Buffer> => {
       // A zone that declines the name (a PTR srvdns does not know) sends it to the recursors.
       if (answer === undefined && ra) return recurse(packet, q, transport).then((w) => sent(transport, q, w));
+      // Targets outside our zones get their addresses through the recursors; such answers
+      // depend on the client (recursion) and on upstream TTLs, so they are never cached.
+      const outside = answer && o.forwarder ? outsideTargets(answer, inZone) : undefined;
+      if (answer && outside && outside.srv.length + outside.cname.length > 0) {
+        if (!ra) return sent(transport, q, finish(q, transport, answer), !healthy);
+        return completeAnswer(o.forwarder!, answer, q.type, inZone).then((full) => sent(transport, q, finish(q, transport, full, undefined, ra), !healthy));
+      }
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       const wire = finish(q, transport, answer, layout, ra);
       // SERVFAIL is never cached.

@@ -30,6 +30,7 @@ export class FakeUpstream {
         authorities: [{ name: 'example.com', type: 'SOA', ttl: 300, data: { mname: 'ns.example.com', rname: 'h.example.com', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }],
       });
     }
+    if (question.type === 'AAAA') return packet.encode(base); // IPv4 only: NODATA
     const many = mode === 'truncate' ? 60 : 1;
     const answers = Array.from({ length: many }, (_, i) => ({ name: question.name, type: 'A' as const, ttl: 120, data: many === 1 ? this.address : `192.0.2.${i + 1}` }));
     if (mode === 'truncate' && transport === 'udp') return packet.encode({ ...base, flags: base.flags | packet.TRUNCATED_RESPONSE, answers: answers.slice(0, 5) });

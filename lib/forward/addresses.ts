@@ -62,12 +62,12 @@ export function outsideTargets(answer: Answer, inZone: (name: string) => boolean
 }
 
 /**
- * completeAnswer adds what the recursors know of outside names: A/AAAA of SRV targets
+ * completeAnswer adds what the recursors know of the outside names (from outsideTargets): A/AAAA of SRV targets
  * to ADDITIONAL, and the addresses a CNAME leads to (with the chain) to ANSWER, for the
  * types the question asks.
  */
-export async function completeAnswer(forwarder: Forwarder, answer: Answer, qtype: number, inZone: (name: string) => boolean): Promise<Answer> {
-  const { srv, cname } = outsideTargets(answer, inZone);
+export async function completeAnswer(forwarder: Forwarder, answer: Answer, outside: { srv: string[]; cname: string[] }, qtype: number): Promise<Answer> {
+  const { srv, cname } = outside;
   if (srv.length === 0 && cname.length === 0) return answer;
   const both = async (name: string, types: (typeof RRType.A | typeof RRType.AAAA)[]): Promise<Rr[]> => (await Promise.all(types.map((t) => lookupAddresses(forwarder, name, t)))).flat();
   const glue = (await Promise.all(srv.map((n) => both(n, [RRType.A, RRType.AAAA])))).flat().filter((r) => r.type !== 'CNAME');

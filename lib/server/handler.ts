@@ -136,7 +136,7 @@ export function createHandler(o: HandlerOptions): Handler {
       const outside = answer && o.forwarder ? outsideTargets(answer, inZone) : undefined;
       if (answer && outside && outside.srv.length + outside.cname.length > 0) {
         if (!ra) return sent(transport, q, finish(q, transport, answer), !healthy);
-        return completeAnswer(o.forwarder!, answer, q.type, inZone).then((full) => sent(transport, q, finish(q, transport, full, undefined, ra), !healthy));
+        return completeAnswer(o.forwarder!, answer, outside, q.type).then((full) => sent(transport, q, finish(q, transport, full, undefined, ra), !healthy));
       }
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       const wire = finish(q, transport, answer, layout, ra);

@@ -111,7 +111,7 @@ export const OPTIONS = {
     kind: 'strings',
     arg: 'CIDR',
     default: DEFAULT_ALLOW_RECURSION,
-    help: 'clients that may recurse; others get REFUSED outside our zones; repeatable (default: loopback and private ranges)',
+    help: 'clients that may recurse (loopback and private ranges by default); others get REFUSED outside our zones; repeatable',
   },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
   'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },

@@ -1,12 +1,13 @@
 // Ready wire bytes for repeated questions (the hot path). A query copies in its id,
-// RD/CD bits and question name (so its case is echoed) and is sent. When an answer is a
-// set of records of one type, it is encoded relocatable (no name points into the answer
-// section), so its rotations are made by moving bytes, not by encoding again; hits are
-// served the rotations in turn, so every instance comes first equally often (up to
-// ROTATIONS of them per entry, evenly spaced, for larger sets). A catalog change drops
-// exactly the entries it affects, by tag; an entry is also rebuilt after REFRESH_HITS
-// uses (a fresh shuffle, which matters when truncation keeps only some answers) and
-// after MAX_AGE_MS.
+// RD/CD/RA bits and question name (so its case is echoed) and is sent. When an answer
+// is a set of records of one type, it is encoded relocatable (no name points into the
+// answer section), and each hit sends the records rotated one place further by moving
+// bytes: every instance comes first equally often, for a few copies, with one encoding
+// kept per entry. (Keeping every rotation ready was measured too: a little faster per
+// hit, but up to 8x the memory, which cost more than it saved at 100,000 instances.)
+// A catalog change drops exactly the entries it affects, by tag; an entry is also
+// rebuilt after REFRESH_HITS uses (a fresh shuffle, which matters when truncation keeps
+// only some answers) and after MAX_AGE_MS.
 //
 // The store is a Map bounded by bytes, evicting in insertion order. It is not an LRU:
 // an entry in use is rebuilt, so re-inserted, every REFRESH_HITS hits or MAX_AGE_MS,
@@ -17,13 +18,12 @@ import type { Query } from '../dns/parse.js';
 
 const REFRESH_HITS = 4096;
 const MAX_AGE_MS = 60000;
-/** ROTATIONS caps the rotations kept per entry; larger sets keep evenly spaced ones. */
-const ROTATIONS = 8;
 const ENTRY_OVERHEAD = 200;
 
 interface Entry {
-  /** rotations of the answer, served in turn (one when the answer does not rotate). */
-  rotations: Buffer[];
+  wire: Buffer;
+  /** layout locates the answer records when they rotate; undefined otherwise. */
+  layout: AnswerLayout | undefined;
   tag: string;
   next: number;
   hits: number;
@@ -72,7 +72,7 @@ export class AnswerCache {
     return { name: lowerName, variant: ((q.type * 65536 + q.class) * 65536 + limit) * 4 + (q.edns ? (q.edns.dnssecOk ? 2 : 1) : 0) };
   }
 
-  /** get returns the cached answer (the next rotation) patched for this query, or undefined. */
+  /** get returns the cached answer, rotated one place further, patched for this query; or undefined. */
   get(key: CacheKey, packet: Buffer, q: Query, ra = false): Buffer | undefined {
     const e = this.entries.get(key.name)?.get(key.variant);
     if (!e) {
@@ -84,10 +84,14 @@ export class AnswerCache {
       return undefined;
     }
     this.hits++;
-    const wire = e.rotations[e.next]!;
-    if (++e.next === e.rotations.length) e.next = 0;
-    const out = Buffer.allocUnsafe(wire.length);
-    wire.copy(out);
+    let out: Buffer;
+    if (e.layout) {
+      out = rotate(e.wire, e.layout, e.next);
+      if (++e.next === e.layout.starts.length) e.next = 0;
+    } else {
+      out = Buffer.allocUnsafe(e.wire.length);
+      e.wire.copy(out);
+    }
     return patch(out, packet, q, ra);
   }
 
@@ -98,19 +102,14 @@ export class AnswerCache {
     return true;
   }
 
-  /** set stores an answer; with a layout of two or more records, its rotations are served in turn. */
+  /** set stores an answer; with a layout of two or more records, they rotate on every hit. */
   set(key: CacheKey, tag: string, wire: Buffer, layout?: AnswerLayout): void {
-    const n = layout?.starts.length ?? 0;
-    const rotations = [wire];
-    if (layout && n > 1) {
-      const count = Math.min(n, ROTATIONS);
-      for (let i = 1; i < count; i++) rotations.push(rotate(wire, layout, Math.floor((i * n) / count)));
-    }
+    const rotates = layout !== undefined && layout.starts.length > 1;
     this.delete(key);
-    const size = rotations.reduce((t, b) => t + b.length, ENTRY_OVERHEAD);
+    const size = wire.length + ENTRY_OVERHEAD;
     let byVariant = this.entries.get(key.name);
     if (!byVariant) this.entries.set(key.name, (byVariant = new Map()));
-    byVariant.set(key.variant, { rotations, tag, next: rotations.length > 1 ? 1 : 0, hits: 0, built: Date.now(), size });
+    byVariant.set(key.variant, { wire, layout: rotates ? layout : undefined, tag, next: rotates ? 1 : 0, hits: 0, built: Date.now(), size });
     const id = keyString(key);
     this.order.set(id, key);
     this.bytes += size;

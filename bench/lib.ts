@@ -16,7 +16,10 @@ export async function startSrvdns(flags: string[], env: NodeJS.ProcessEnv = {}):
   });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`srvdns did not start: ${out}`)), 60000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started server behind
+      reject(new Error(`srvdns did not start: ${out}`));
+    }, 60000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);

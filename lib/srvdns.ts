@@ -210,7 +210,13 @@ export async function start(config: Config, log: Logger, options: StartOptions =
   const registry = createRegistry(config, log);
   const sky = createSkyDnsSources(config, log);
   const sources: Source[] = [...(registry ? [registry] : []), ...sky];
-  await Promise.all(sources.map((s) => s.start()));
+  // If one source cannot start (an invalid catalog file), the others are stopped again.
+  const started = await Promise.allSettled(sources.map((s) => s.start()));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(sources.map((s) => s.stop()));
+    throw failed.reason;
+  }
   const { cache, unsubscribe } = createAnswerCache(registry, sky);
   const metrics = config.metrics ? new Metrics(() => sources, () => cache) : undefined;
   const handler = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
@@ -240,6 +246,7 @@ export async function start(config: Config, log: Logger, options: StartOptions =
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
+    unsubscribe();
     await Promise.all(sources.map((s) => s.stop()));
     throw err;
   }

@@ -44,6 +44,11 @@ export interface ReverseEntry {
 /** Lookup is a value that is ready now, or (a cold cache miss) later. */
 export type Lookup<T> = T | Promise<T>;
 
+/** thenLookup applies fn to a Lookup, staying synchronous when the value is ready. */
+export function thenLookup<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Lookup<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
 /** CatalogChange says what changed, so that caches can drop exactly what is stale. */
 export type CatalogChange = { kind: 'all' } | { kind: 'service'; name: string; datacenter: string };
 

@@ -5,7 +5,7 @@
 // which services exist, so unknown names are NXDOMAIN from memory. When Consul is down
 // the last good data keeps answering, up to --max-stale, and the loops recover alone.
 import { LRUCache } from 'lru-cache';
-import type { CatalogChange, CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
+import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import type { Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
@@ -278,14 +278,14 @@ export class ConsulRegistry implements Registry {
     });
   }
 
+  /** inDatacenter runs fn for the local datacenter, or for another one that exists; otherwise undefined. */
+  private inDatacenter<T>(dc: string, fn: (local: boolean) => Lookup<T | undefined>): Lookup<T | undefined> {
+    if (dc.toLowerCase() === this.localDc.toLowerCase()) return fn(true);
+    return thenLookup(this.hasDatacenter(dc), (known) => (known ? fn(false) : undefined));
+  }
+
   service(name: string, dc: string): Lookup<readonly Instance[] | undefined> {
-    const local = dc.toLowerCase() === this.localDc.toLowerCase();
-    if (!local) {
-      const known = this.hasDatacenter(dc);
-      if (known instanceof Promise) return known.then((k) => (k ? this.serviceIn(name, dc, false) : undefined));
-      if (!known) return undefined;
-    }
-    return this.serviceIn(name, dc, local);
+    return this.inDatacenter(dc, (local) => this.serviceIn(name, dc, local));
   }
 
   private serviceIn(name: string, dc: string, local: boolean): Lookup<readonly Instance[] | undefined> {
@@ -308,17 +308,11 @@ export class ConsulRegistry implements Registry {
     );
     // Without a service list (remote datacenters), no instances means no such service.
     const known = (list: Instance[]): readonly Instance[] | undefined => (list.length === 0 && !(local && this.services) ? undefined : list);
-    return instances instanceof Promise ? instances.then(known) : known(instances);
+    return thenLookup(instances, known);
   }
 
   node(name: string, dc: string): Lookup<CatalogNode | undefined> {
-    const local = dc.toLowerCase() === this.localDc.toLowerCase();
-    if (!local) {
-      const known = this.hasDatacenter(dc);
-      if (known instanceof Promise) return known.then((k) => (k ? this.nodeIn(name, dc) : undefined));
-      if (!known) return undefined;
-    }
-    return this.nodeIn(name, dc);
+    return this.inDatacenter(dc, () => this.nodeIn(name, dc));
   }
 
   private nodeIn(name: string, dc: string): Lookup<CatalogNode | undefined> {

@@ -6,7 +6,7 @@ import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
 import { healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
-import type { CatalogNode, Instance, Lookup } from '../catalog/types.js';
+import { thenLookup, type CatalogNode, type Instance, type Lookup } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
@@ -29,10 +29,6 @@ export interface ConsulZoneOptions extends HealthPolicy {
 /** serviceTag is the cache tag of a service's answers; registries' changes name the same. */
 export function serviceTag(dc: string, service: string): string {
   return `service:${dc.toLowerCase()}/${service.toLowerCase()}`;
-}
-
-function then<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Lookup<R> {
-  return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
 /** ConsulZone answers Consul's service, node, addr and apex names. */
@@ -71,10 +67,10 @@ export class ConsulZone implements Zone {
         return orNodata(positive(addressAnswers(q.name, this.o.ttl, this.o.nameserverAddresses, q.type)), this.soa());
       case 'service':
         return this.withDc(parsed.dc, (dc) =>
-          then(this.o.registry.service(parsed.service, dc), (all) => this.serviceAnswer(q, dc, all, parsed.tag)),
+          thenLookup(this.o.registry.service(parsed.service, dc), (all) => this.serviceAnswer(q, dc, all, parsed.tag)),
         );
       case 'node':
-        return this.withDc(parsed.dc, (dc) => then(this.o.registry.node(parsed.node, dc), (node) => this.nodeAnswer(q, node)));
+        return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc), (node) => this.nodeAnswer(q, node)));
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
     }
@@ -83,7 +79,7 @@ export class ConsulZone implements Zone {
   /** withDc resolves the datacenter a name asks for; an unknown one is NXDOMAIN. */
   private withDc(dc: string | undefined, fn: (dc: string) => Lookup<Answer>): Lookup<Answer> {
     if (dc === undefined) return fn(this.o.registry.datacenter());
-    return then(this.o.registry.hasDatacenter(dc), (known) => (known ? fn(dc) : nxdomain(this.soa())));
+    return thenLookup(this.o.registry.hasDatacenter(dc), (known) => (known ? fn(dc) : nxdomain(this.soa())));
   }
 
   private apexAnswer(q: ZoneQuery): Answer {

@@ -2,7 +2,7 @@
 // services registered with that address (SPEC §2). srvdns is not the authority for
 // these zones, so an address it does not know is declined (forwarded, or REFUSED).
 import { positive, type Answer } from '../answer/answer.js';
-import type { Lookup, ReverseEntry } from '../catalog/types.js';
+import { thenLookup, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { fromReverseName } from '../dns/addr.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
@@ -42,8 +42,7 @@ export class ReverseZone implements Zone {
     if (q.type !== RRType.PTR && q.type !== RRType.ANY) return undefined;
     const ip = fromReverseName(`${[...q.labels, ...this.origin.slice(0, -1).split('.')].join('.')}.`);
     if (ip === undefined) return undefined;
-    const entry = this.o.registry.reverse(ip);
-    return entry instanceof Promise ? entry.then((e) => this.answer(q, e)) : this.answer(q, entry);
+    return thenLookup(this.o.registry.reverse(ip), (e) => this.answer(q, e));
   }
 
   private answer(q: ZoneQuery, entry: ReverseEntry): Answer | undefined {

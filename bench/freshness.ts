@@ -1,12 +1,11 @@
 // Freshness: the time from a registry acknowledging a change to srvdns answering the
 // new state, polled with DNS queries. Registries: the Consul API stand-in and a real
 // etcd (v3 and v2). Target p99 < 50 ms. Prints figures; asserts nothing.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { query } from '../test/helpers/client.js';
 import { ConsulStandin, consulPut } from '../test/helpers/consul-standin.js';
 import { EtcdServer } from '../test/helpers/etcd.js';
-import { startSrvdns, summarize } from './lib.js';
+import { startSrvdns, summarize, writeResultsSection } from './lib.js';
 
 const CHANGES = Number(process.env.FRESHNESS_CHANGES ?? 200);
 
@@ -78,9 +77,4 @@ const lines = [
   summarize('freshness etcd v2 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v2')),
 ];
 for (const l of lines) console.log(l);
-// Appended to the throughput figures of the same `npm run bench`.
-const results = 'bench/RESULTS.md';
-if (existsSync(results)) {
-  const text = readFileSync(results, 'utf8').replace(/\n## Freshness[\s\S]*$/, '').replace('Freshness (`node dist/bench/freshness.js`) is appended by that benchmark.\n', '');
-  writeFileSync(results, `${text}\n## Freshness (target p99 < 50 ms)\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
-}
+writeResultsSection('Freshness', 'Freshness (target p99 < 50 ms)', lines);

@@ -1,5 +1,6 @@
 // Shared bench plumbing: run srvdns as a child process, percentiles, printing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** SrvdnsProcess is srvdns running from dist/bin, as users run it. */
 export interface SrvdnsProcess {
@@ -53,4 +54,29 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function summarize(label: string, ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
   return `${label}: n=${s.length} p50=${percentile(s, 50).toFixed(1)}ms p99=${percentile(s, 99).toFixed(1)}ms max=${s[s.length - 1]!.toFixed(1)}ms`;
+}
+
+const RESULTS = 'bench/RESULTS.md';
+
+/** splitResults cuts bench/RESULTS.md into its top part and its "## " sections. */
+function splitResults(): { top: string; sections: string[] } {
+  const text = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
+  const [top, ...sections] = text.split(/\n(?=## )/);
+  return { top: top!.trimEnd() + '\n', sections: sections.map((s) => s.trimEnd() + '\n') };
+}
+
+/** writeResultsTop replaces the top part of bench/RESULTS.md (the throughput figures), keeping its sections. */
+export function writeResultsTop(top: string): void {
+  const { sections } = splitResults();
+  writeFileSync(RESULTS, [top.trimEnd() + '\n', ...sections].join('\n'));
+}
+
+/** writeResultsSection replaces the section of bench/RESULTS.md whose heading starts with key, or adds it. */
+export function writeResultsSection(key: string, heading: string, lines: readonly string[], note = ''): void {
+  const { top, sections } = splitResults();
+  const section = `## ${heading}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n${note ? `\n${note.trimEnd()}\n` : ''}`;
+  const at = sections.findIndex((s) => s.startsWith(`## ${key}`));
+  if (at >= 0) sections[at] = section;
+  else sections.push(section);
+  writeFileSync(RESULTS, [top, ...sections].join('\n'));
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildQuery, sendUdp } from '../test/helpers/client.js';
 import { testCatalog } from '../test/helpers/catalog.js';
+import { writeResultsTop } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SIZES = (process.env.BENCH_SIZES ?? '100,10000,100000').split(',').map(Number);
@@ -105,69 +106,71 @@ if (spawnSync('dnsperf', ['-h']).error) {
 const demo = join(dir, 'demo.json');
 writeFileSync(demo, JSON.stringify(testCatalog));
 
-// 1. Cached SRV and A against the floor, same run.
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+/**
+ * alternate runs each measurement in turn, ROUNDS times, and gives each one's median
+ * run (by q/s): the machine's swings then fall on every side of a comparison alike.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+function alternate(runs: (() => Perf)[]): Perf[] {
+  const results: Perf[][] = runs.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) runs.forEach((run, i) => results[i]!.push(run()));
+  return results.map((xs) => {
+    const m = median(xs.map((x) => x.qps));
+    return xs.find((x) => x.qps === m)!;
+  });
+}
+
+// 1. Cached SRV and A against the floor, alternated.
 const base = await srvdns(demo);
 dnsperf(base.port, 'web.service.consul SRV\nweb.service.consul A\n', [], 1); // warm-up
 const srvReply = await sendUdp(base.port, buildQuery('web.service.consul', 'SRV', { id: 1, edns: { udpSize: 1232 } }));
 const floor = await launch(['dist/bench/floor.js', '0', srvReply!.toString('hex')], /floor listening on (\d+)/);
-const floorPort = floor.port;
-// Alternate floor and srvdns, twice each, so that the machine's noise falls on both.
-const mean = (xs: Perf[]): Perf => ({ qps: xs.reduce((t, x) => t + x.qps, 0) / xs.length, latencyMs: xs.reduce((t, x) => t + x.latencyMs, 0) / xs.length, lost: xs.reduce((t, x) => t + x.lost, 0) });
-const floorRuns: Perf[] = [];
-const srvRuns: Perf[] = [];
-for (let i = 0; i < 2; i++) {
-  floorRuns.push(dnsperf(floorPort, 'web.service.consul SRV\n'));
-  srvRuns.push(dnsperf(base.port, 'web.service.consul SRV\n'));
-}
+const [f, s, a] = alternate([
+  () => dnsperf(floor.port, 'web.service.consul SRV\n'),
+  () => dnsperf(base.port, 'web.service.consul SRV\n'),
+  () => dnsperf(base.port, 'web.service.consul A\n'),
+]) as [Perf, Perf, Perf];
 await floor.stop();
-const f = mean(floorRuns);
-const s = mean(srvRuns);
-const a = dnsperf(base.port, 'web.service.consul A\n');
 report(`floor (dgram, precomputed ${srvReply!.length}-byte SRV reply): ${f.qps.toFixed(0)} q/s, ${f.latencyMs.toFixed(3)} ms avg`);
 report(`srvdns UDP SRV (3 instances, cached): ${s.qps.toFixed(0)} q/s, ${s.latencyMs.toFixed(3)} ms avg, ratio to floor ${(s.qps / f.qps).toFixed(2)} (target >= 0.8)`);
 report(`srvdns UDP A (cached): ${a.qps.toFixed(0)} q/s, ${a.latencyMs.toFixed(3)} ms avg, ratio to floor ${(a.qps / f.qps).toFixed(2)}`);
 
-// 3. TCP with persistent connections; metrics on vs off.
+// 3. TCP with persistent connections; metrics on vs off, alternated.
 const tcp = dnsperf(base.port, 'web.service.consul SRV\n', ['-m', 'tcp']);
 report(`srvdns TCP SRV (persistent connections): ${tcp.qps.toFixed(0)} q/s, ${tcp.latencyMs.toFixed(3)} ms avg`);
-// Metrics on and off: two servers, alternated three times, medians compared.
 const withMetrics = await srvdns(demo, ['--metrics', '127.0.0.1:0']);
 dnsperf(withMetrics.port, 'web.service.consul SRV\n', [], 1); // warm-up
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-const offRuns: number[] = [];
-const onRuns: number[] = [];
-for (let i = 0; i < 3; i++) {
-  offRuns.push(dnsperf(base.port, 'web.service.consul SRV\n').qps);
-  onRuns.push(dnsperf(withMetrics.port, 'web.service.consul SRV\n').qps);
-}
+const [off, on] = alternate([() => dnsperf(base.port, 'web.service.consul SRV\n'), () => dnsperf(withMetrics.port, 'web.service.consul SRV\n')]) as [Perf, Perf];
 await base.proc.stop();
 await withMetrics.proc.stop();
-const off = median(offRuns);
-const on = median(onRuns);
-report(`srvdns UDP SRV with --metrics: median ${on.toFixed(0)} q/s vs ${off.toFixed(0)} without (3 alternated runs each): cost ${((1 - on / off) * 100).toFixed(1)}% (target <= 5%)`);
+report(`srvdns UDP SRV with --metrics: median ${on.qps.toFixed(0)} q/s vs ${off.qps.toFixed(0)} without (${ROUNDS} alternated runs each): cost ${((1 - on.qps / off.qps) * 100).toFixed(1)}% (target <= 5%)`);
 
-// 2. Catalog sizes: queries spread over every service.
-const bySize: { size: number; qps: number; rss: number; startup: number }[] = [];
+// 2. Catalog sizes: queries spread over every service. Each server starts alone (start
+// time), gets a warm-up (every answer built once), then the sizes are measured alternated.
+const bySize: { size: number; services: number; run: { proc: Proc; port: number }; queries: string }[] = [];
 for (const size of SIZES) {
   const { file, names } = catalogOfSize(size);
   const run = await srvdns(file);
   const queries = names.map((n) => `${n}.service.consul SRV`).join('\n') + '\n';
-  dnsperf(run.port, queries, [], 2); // warm-up: every answer built once, then steady state is measured
-  const p = dnsperf(run.port, queries);
-  bySize.push({ size, qps: p.qps, rss: run.proc.rssMb(), startup: run.proc.startupMs });
-  report(`catalog of ${size} instances (${names.length} services): ${p.qps.toFixed(0)} q/s, ${p.latencyMs.toFixed(3)} ms avg, RSS ${run.proc.rssMb().toFixed(0)} MB, start to serving ${(run.proc.startupMs / 1000).toFixed(2)} s`);
-  await run.proc.stop();
+  dnsperf(run.port, queries, [], 2);
+  bySize.push({ size, services: names.length, run, queries });
 }
+const sized = alternate(bySize.map((b) => () => dnsperf(b.run.port, b.queries)));
+bySize.forEach((b, i) => {
+  const p = sized[i]!;
+  report(`catalog of ${b.size} instances (${b.services} services): ${p.qps.toFixed(0)} q/s, ${p.latencyMs.toFixed(3)} ms avg, RSS ${b.run.proc.rssMb().toFixed(0)} MB, start to serving ${(b.run.proc.startupMs / 1000).toFixed(2)} s`);
+});
 const small = bySize[0];
 const large = bySize[bySize.length - 1];
 if (small && large && large !== small) {
-  report(`throughput at ${large.size} vs ${small.size} instances: ratio ${(large.qps / small.qps).toFixed(2)} (target >= 0.9); RSS at ${large.size}: ${large.rss.toFixed(0)} MB (target < 300); start ${(large.startup / 1000).toFixed(2)} s (target < 3)`);
+  report(`throughput at ${large.size} vs ${small.size} instances: ratio ${(sized[bySize.length - 1]!.qps / sized[0]!.qps).toFixed(2)} (target >= 0.9); RSS at ${large.size}: ${large.run.proc.rssMb().toFixed(0)} MB (target < 300); start ${(large.run.proc.startupMs / 1000).toFixed(2)} s (target < 3)`);
 }
+for (const b of bySize) await b.run.proc.stop();
 
 rmSync(dir, { recursive: true, force: true });
 const when = new Date().toISOString().slice(0, 10);
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
-writeFileSync(
-  'bench/RESULTS.md',
-  `# Benchmark results\n\nLast run: ${when}, ${machine}. dnsperf pinned to core 0, the server to core 1, ${SECONDS} s per figure, UDP unless said.\nCatalog-size runs start with a 2 s warm-up (each answer built once) and measure the steady state. These machines are shared and noisy: successive runs here have moved the same figure by 30% or more, so compare ratios within one run, and several runs, not single absolute figures.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n\nFreshness (\`node dist/bench/freshness.js\`) is appended by that benchmark.\n`,
+writeResultsTop(
+  `# Benchmark results\n\nLast run: ${when}, ${machine}. dnsperf pinned to core 0, the server to core 1, ${SECONDS} s per figure, UDP unless said.\nCatalog-size runs start with a 2 s warm-up (each answer built once) and measure the steady state. Every comparison is measured alternated, ${ROUNDS} rounds, and each side's median run is shown: these machines are shared and noisy (successive runs here have moved the same figure by 30% or more), so compare ratios within one run, not absolute figures across runs.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`,
 );

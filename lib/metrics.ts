@@ -13,14 +13,20 @@ export const SAMPLE_EVERY = 16;
 /** MetricSource is what metrics read from a registry or etcd source. */
 export type MetricSource = Pick<Source, 'name' | 'healthy' | 'stats'>;
 
-const KNOWN_TYPES = new Map<number, string>(Object.entries(RRType).map(([k, v]) => [v, k]));
+/** Query counts live in a flat array indexed by (proto, qtype, rcode): one increment per query. */
+const TYPE_NAMES = ['OTHER', ...Object.keys(RRType)];
+const TYPE_INDEX = new Uint8Array(65536);
+Object.values(RRType).forEach((v, i) => (TYPE_INDEX[v] = i + 1));
+/** RCODES: the response codes srvdns sends fit in 5 bits (BADVERS, 16, is the largest). */
+const RCODES = 32;
+const countIndex = (tcp: number, qtype: number, rcode: number): number => (tcp * TYPE_NAMES.length + TYPE_INDEX[qtype & 0xffff]!) * RCODES + (rcode & (RCODES - 1));
 
 
 /** Metrics holds the registry and the metrics srvdns updates. */
 export class Metrics {
   readonly registry = new Registry();
-  /** counts holds query counts by packed (proto, qtype, rcode); prom-client reads them at scrape time, as its label hashing per increment would cost the hot path. */
-  private readonly counts = new Map<number, number>();
+  /** counts holds query counts by (proto, qtype, rcode); prom-client reads them at scrape time, as its label hashing per increment would cost the hot path. */
+  private readonly counts = new Float64Array(2 * TYPE_NAMES.length * RCODES);
   readonly duration: Histogram;
   readonly staleAnswers: Counter;
   readonly forwardRequests: Counter<'upstream' | 'rcode'>;
@@ -36,9 +42,12 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [key, n] of counts) {
-          this.inc({ proto: key >>> 24 === 0 ? 'udp' : 'tcp', qtype: KNOWN_TYPES.get((key >>> 8) & 0xffff) ?? 'OTHER', rcode: rcodeName(key & 0xff) }, n);
-        }
+        counts.forEach((n, i) => {
+          if (n === 0) return;
+          const rcode = i % RCODES;
+          const type = Math.floor(i / RCODES) % TYPE_NAMES.length;
+          this.inc({ proto: i < counts.length / 2 ? 'udp' : 'tcp', qtype: TYPE_NAMES[type]!, rcode: rcodeName(rcode) }, n);
+        });
       },
     });
     this.duration = new Histogram({
@@ -83,8 +92,7 @@ export class Metrics {
 
   /** request counts one answered query. */
   request(proto: 'udp' | 'tcp', qtype: number, rcode: number): void {
-    const known = KNOWN_TYPES.has(qtype) ? qtype : 0;
-    const key = (proto === 'udp' ? 0 : 1 << 24) | (known << 8) | (rcode & 0xff);
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const i = countIndex(proto === 'udp' ? 0 : 1, qtype, rcode);
+    this.counts[i] = this.counts[i]! + 1;
   }
 }

@@ -2,7 +2,8 @@
 // and the question's case echoed — keep spreading load, and follow catalog changes.
 import t from 'tap';
 import { testCatalog } from './helpers/catalog.js';
-import { query, type Proto } from './helpers/client.js';
+import { Scan, scanQuery } from '../lib/dns/scan.js';
+import { buildQuery, query, type Proto } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { startServer } from './helpers/server.js';
 
@@ -73,4 +74,64 @@ t.test('rotated cached answers stay well-formed when truncated, with glue for ex
   t.ok(firsts.size > 5, `${firsts.size} different records came first`);
   const full = await query(srv.port, 'many.service.consul', 'SRV', { proto: 'tcp' });
   t.equal(full.answer.length, 40, 'all 40 over TCP');
+});
+
+/** collidingNames finds two service names whose questions share the hot path's 30-bit name hash. */
+function collidingNames(): [string, string] {
+  const seen = new Map<number, string>();
+  const s = new Scan();
+  for (let i = 0; ; i++) {
+    const name = `s${i}.service.consul`;
+    if (!scanQuery(buildQuery(name, 'A', { id: 0 }), s)) throw new Error('not scanned');
+    const other = seen.get(s.hash);
+    if (other) return [other, name];
+    seen.set(s.hash, name);
+  }
+}
+
+t.test('names sharing a hash bucket keep their own answers, through hits and invalidation', async (t) => {
+  const [a, b] = collidingNames();
+  const [sa, sb] = [a.split('.')[0]!, b.split('.')[0]!];
+  const catalog = {
+    nodes: [{ name: 'n1', address: '10.1.0.1' }],
+    services: [
+      { name: sa, id: `${sa}-1`, node: 'n1', address: '10.9.0.1', port: 1 },
+      { name: sb, id: `${sb}-1`, node: 'n1', address: '10.9.0.2', port: 2 },
+    ],
+  };
+  const srv = await startServer(catalog);
+  t.teardown(() => srv.stop());
+  for (let i = 0; i < 3; i++) {
+    for (const proto of ['udp', 'tcp'] as Proto[]) {
+      t.same((await query(srv.port, a, 'A', { proto })).answer, [`${a}. 0 IN A 10.9.0.1`], `${a} ${proto} round ${i}`);
+      t.same((await query(srv.port, b, 'A', { proto })).answer, [`${b}. 0 IN A 10.9.0.2`], `${b} ${proto} round ${i}`);
+    }
+  }
+  t.ok(srv.server.cache.hits >= 8, `answered from the cache (${srv.server.cache.hits} hits)`);
+  srv.write({ ...catalog, services: [catalog.services[0], { ...catalog.services[1]!, address: '10.9.0.3' }] });
+  await eventually(async () => expect((await query(srv.port, b, 'A')).answer[0] === `${b}. 0 IN A 10.9.0.3`, `${b} changed`));
+  t.same((await query(srv.port, a, 'A')).answer, [`${a}. 0 IN A 10.9.0.1`], `${a} unchanged beside it`);
+});
+
+t.test('one name asked with different transports, EDNS sizes and DO bits gets the answer for each', async (t) => {
+  const catalog = {
+    nodes: [{ name: 'n1', address: '10.1.0.1' }],
+    services: Array.from({ length: 40 }, (_, i) => ({ name: 'many', id: `m${i}`, node: 'n1', address: `10.7.0.${i + 1}`, port: 2000 + i })),
+  };
+  const srv = await startServer(catalog);
+  t.teardown(() => srv.stop());
+  const variants: [string, Parameters<typeof query>[3], (r: Awaited<ReturnType<typeof query>>) => boolean][] = [
+    ['UDP without EDNS: truncated to 512', {}, (r) => r.flags.tc && r.raw.length <= 512 && r.opt === undefined],
+    ['UDP, EDNS 4096: all 40', { edns: { udpSize: 4096 } }, (r) => !r.flags.tc && r.answer.length === 40 && r.opt?.udpPayloadSize === 4096],
+    ['UDP, EDNS 1232: truncated within 1232', { edns: { udpSize: 1232 } }, (r) => r.flags.tc && r.raw.length <= 1232 && r.raw.length > 512],
+    ['UDP, EDNS 4096 and DO: DO echoed', { edns: { udpSize: 4096, do: true } }, (r) => r.answer.length === 40 && ((r.opt?.flags ?? 0) & 0x8000) !== 0],
+    ['TCP: all 40, no OPT', { proto: 'tcp' }, (r) => !r.flags.tc && r.answer.length === 40 && r.opt === undefined],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [name, opts, ok] of variants) {
+      const r = await query(srv.port, 'many.service.consul', 'SRV', opts);
+      t.ok(ok(r), `round ${round}: ${name} (tc=${r.flags.tc}, ${r.answer.length} answers, ${r.raw.length} bytes)`);
+    }
+  }
+  t.ok(srv.server.cache.hits >= 10, `rounds 2 and 3 from the cache (${srv.server.cache.hits} hits)`);
 });

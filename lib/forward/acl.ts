@@ -18,6 +18,8 @@ export function parseCidr(cidr: string): { address: string; prefix: number; fami
   return { address, prefix, family };
 }
 
+const SEEN_MAX = 4096;
+
 /** RecursionAcl answers whether a client address may recurse. */
 export class RecursionAcl {
   private readonly list = new BlockList();
@@ -30,7 +32,19 @@ export class RecursionAcl {
     }
   }
 
+  /** seen remembers answers per client address (bounded), as the hot path asks for every query. */
+  private readonly seen = new Map<string, boolean>();
+
   allows(client: string): boolean {
+    let ok = this.seen.get(client);
+    if (ok === undefined) {
+      if (this.seen.size >= SEEN_MAX) this.seen.clear();
+      this.seen.set(client, (ok = this.check(client)));
+    }
+    return ok;
+  }
+
+  private check(client: string): boolean {
     // IPv4 clients of a dual-stack socket arrive as ::ffff:a.b.c.d.
     const v4 = client.startsWith('::ffff:') && isIPv4(client.slice(7)) ? client.slice(7) : client;
     if (isIPv4(v4)) return this.list.check(v4, 'ipv4');

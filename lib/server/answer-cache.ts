@@ -1,10 +1,13 @@
-// Ready wire bytes for repeated questions (the hot path). A query copies in its id,
-// RD/CD/RA bits and question name (so its case is echoed) and is sent. When an answer
-// is a set of records of one type, it is encoded relocatable (no name points into the
-// answer section), and each hit sends the records rotated one place further by moving
-// bytes: every instance comes first equally often, for a few copies, with one encoding
-// kept per entry. (Keeping every rotation ready was measured too: a little faster per
-// hit, but up to 8x the memory, which cost more than it saved at 100,000 instances.)
+// Ready wire bytes for repeated questions (the hot path). An entry is found from the
+// query's bytes alone (scanQuery's hash of the lower-cased name, then the name bytes
+// and the variant compared), so a hit decodes no string and allocates only the reply.
+// A query copies in its id, RD/CD/RA bits and question name (so its case is echoed).
+// When an answer is a set of records of one type, it is encoded relocatable (no name
+// points into the answer section), and each hit sends the records rotated one place
+// further: every instance comes first equally often. The records are kept twice in a
+// row, with a view per rotation into that copy, so a rotated reply is two copies: the
+// whole answer, then the rotated records over its answer section. (Keeping every
+// rotation encoded was measured too: up to 8x the memory at 100,000 instances.)
 // A catalog change drops exactly the entries it affects, by tag; an entry is also
 // rebuilt after REFRESH_HITS uses (a fresh shuffle, which matters when truncation keeps
 // only some answers) and after MAX_AGE_MS.
@@ -14,137 +17,171 @@
 // which keeps hot entries young at a fraction of an LRU's cost per hit (measured:
 // lru-cache's get was a fifth of the whole hot path).
 import type { AnswerLayout } from '../dns/encode.js';
-import type { Query } from '../dns/parse.js';
+import { HEADER_SIZE } from '../dns/parse.js';
+import type { Scan } from '../dns/scan.js';
+import type { Zone } from '../zones/zone.js';
 
 const REFRESH_HITS = 4096;
 const MAX_AGE_MS = 60000;
-const ENTRY_OVERHEAD = 200;
-
-interface Entry {
-  wire: Buffer;
-  /** layout locates the answer records when they rotate; undefined otherwise. */
-  layout: AnswerLayout | undefined;
-  tag: string;
-  next: number;
-  hits: number;
-  built: number;
-  size: number;
-}
-
-/** rotate builds the wire with the answer records starting at record r (layout from a relocatable encoding). */
-function rotate(wire: Buffer, layout: AnswerLayout, r: number): Buffer {
-  const { starts, end } = layout;
-  const out = Buffer.allocUnsafe(wire.length);
-  wire.copy(out, 0, 0, starts[0]);
-  let at = starts[0]!;
-  at += wire.copy(out, at, starts[r], end);
-  at += wire.copy(out, at, starts[0], starts[r]);
-  wire.copy(out, at, end);
-  return out;
-}
+const ENTRY_OVERHEAD = 240;
+const VIEW_OVERHEAD = 80;
 
 /**
- * CacheKey is where an answer lives: the lower-case name, then a number packing type,
- * class, size limit and EDNS/DO. Two levels keep the per-query key work to one string
- * (the name, which the router needs lower-cased anyway) and arithmetic.
+ * CacheKey is where an answer lives: the scan's name hash, the lower-cased wire name,
+ * and a number packing type, class, size limit and EDNS/DO.
  */
 export interface CacheKey {
-  name: string;
+  hash: number;
+  name: Buffer;
   variant: number;
 }
 
-const keyString = (k: CacheKey): string => `${k.variant}:${k.name}`;
+/** Entry is one cached answer; entries with the same hash chain through next. */
+export interface Entry {
+  readonly key: CacheKey;
+  readonly wire: Buffer;
+  /** zone is whoever built the answer, handed back on a hit (the handler checks it is healthy). */
+  readonly zone: Zone;
+  readonly tag: string;
+  /** answersAt is where the answer section starts; views[r] holds the records rotated by r (views[0] unused). */
+  readonly answersAt: number;
+  readonly views: readonly Uint8Array[] | undefined;
+  rotation: number;
+  hits: number;
+  readonly built: number;
+  readonly size: number;
+  next: Entry | undefined;
+}
+
+/** variantOf packs what an answer's bytes depend on besides the name, id, flags and name case. */
+export function variantOf(type: number, qclass: number, limit: number, edns: number): number {
+  return ((type * 65536 + qclass) * 65536 + limit) * 4 + edns;
+}
+
+/** keyOf makes the key of the question scanned from packet. */
+export function keyOf(packet: Buffer, s: Scan, limit: number): CacheKey {
+  const name = Buffer.allocUnsafeSlow(s.nameEnd - HEADER_SIZE);
+  for (let i = 0; i < name.length; i++) {
+    const b = packet[HEADER_SIZE + i]!;
+    name[i] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+  }
+  return { hash: s.hash, name, variant: variantOf(s.type, s.qclass, limit, s.edns) };
+}
+
+/** sameName compares the lower-cased wire name with the packet's question name, ASCII case-insensitively. */
+function sameName(name: Buffer, packet: Buffer, nameEnd: number): boolean {
+  if (nameEnd - HEADER_SIZE !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const b = packet[HEADER_SIZE + i]!;
+    if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== name[i]) return false;
+  }
+  return true;
+}
+
+/** rotations makes the views of a relocatable answer's records rotated by 1..n-1. */
+function rotations(wire: Buffer, layout: AnswerLayout): Uint8Array[] {
+  const { starts, end } = layout;
+  const at = starts[0]!;
+  const records = wire.subarray(at, end);
+  const twice = Buffer.concat([records, records]);
+  return starts.map((s) => twice.subarray(s - at, s - at + records.length));
+}
 
 /** AnswerCache maps (name, type, class, size limit, EDNS, DO) to encoded answers. */
 export class AnswerCache {
-  private readonly entries = new Map<string, Map<number, Entry>>();
-  /** order lists live entries oldest first (as key strings), for eviction. */
-  private readonly order = new Map<string, CacheKey>();
-  private readonly byTag = new Map<string, Map<string, CacheKey>>();
+  private readonly buckets = new Map<number, Entry>();
+  /** order holds live entries oldest first, for eviction. */
+  private readonly order = new Set<Entry>();
+  private readonly byTag = new Map<string, Set<Entry>>();
   private bytes = 0;
   hits = 0;
   misses = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  /** key identifies what an answer's bytes depend on, besides id, flags and name case; lowerName is the question name in lower case. */
-  key(q: Query, lowerName: string, limit: number): CacheKey {
-    return { name: lowerName, variant: ((q.type * 65536 + q.class) * 65536 + limit) * 4 + (q.edns ? (q.edns.dnssecOk ? 2 : 1) : 0) };
+  /** find returns the live entry for the scanned question of packet; it counts a miss when there is none. */
+  find(packet: Buffer, s: Scan, limit: number): Entry | undefined {
+    const variant = variantOf(s.type, s.qclass, limit, s.edns);
+    for (let e = this.buckets.get(s.hash); e !== undefined; e = e.next) {
+      if (e.key.variant !== variant || !sameName(e.key.name, packet, s.nameEnd)) continue;
+      // Due for a rebuild: used REFRESH_HITS times, or older than MAX_AGE_MS (checked every 256 hits).
+      if (++e.hits >= REFRESH_HITS || ((e.hits & 255) === 0 && Date.now() - e.built >= MAX_AGE_MS)) {
+        this.delete(e);
+        break;
+      }
+      return e;
+    }
+    this.misses++;
+    return undefined;
   }
 
-  /** get returns the cached answer, rotated one place further, patched for this query; or undefined. */
-  get(key: CacheKey, packet: Buffer, q: Query, ra = false): Buffer | undefined {
-    const e = this.entries.get(key.name)?.get(key.variant);
-    if (!e) {
-      this.misses++;
-      return undefined;
-    }
-    if (++e.hits >= REFRESH_HITS || (e.hits & 255) === 0 ? this.expired(key, e) : false) {
-      this.misses++;
-      return undefined;
-    }
+  /** reply makes the wire for a hit: the next rotation, patched for this query. */
+  reply(e: Entry, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
     this.hits++;
-    let out: Buffer;
-    if (e.layout) {
-      out = rotate(e.wire, e.layout, e.next);
-      if (++e.next === e.layout.starts.length) e.next = 0;
-    } else {
-      out = Buffer.allocUnsafe(e.wire.length);
-      e.wire.copy(out);
+    const out = Buffer.allocUnsafe(e.wire.length);
+    out.set(e.wire);
+    if (e.views !== undefined) {
+      if (e.rotation > 0) out.set(e.views[e.rotation]!, e.answersAt);
+      if (++e.rotation === e.views.length) e.rotation = 0;
     }
-    return patch(out, packet, q, ra);
+    return patch(out, packet, nameEnd, ra);
   }
 
-  /** expired drops an entry due for a rebuild: used REFRESH_HITS times, or older than MAX_AGE_MS (checked every 256 hits). */
-  private expired(key: CacheKey, e: Entry): boolean {
-    if (e.hits < REFRESH_HITS && Date.now() - e.built < MAX_AGE_MS) return false;
-    this.delete(key);
-    return true;
-  }
-
-  /** set stores an answer; with a layout of two or more records, they rotate on every hit. */
-  set(key: CacheKey, tag: string, wire: Buffer, layout?: AnswerLayout): void {
-    const rotates = layout !== undefined && layout.starts.length > 1;
-    this.delete(key);
-    const size = wire.length + ENTRY_OVERHEAD;
-    let byVariant = this.entries.get(key.name);
-    if (!byVariant) this.entries.set(key.name, (byVariant = new Map()));
-    byVariant.set(key.variant, { wire, layout: rotates ? layout : undefined, tag, next: rotates ? 1 : 0, hits: 0, built: Date.now(), size });
-    const id = keyString(key);
-    this.order.set(id, key);
+  /** set stores an answer built by zone; with a layout of two or more records, they rotate on every hit. */
+  set(key: CacheKey, zone: Zone, tag: string, wire: Buffer, layout?: AnswerLayout): void {
+    const views = layout !== undefined && layout.starts.length > 1 ? rotations(wire, layout) : undefined;
+    const old = this.lookup(key);
+    if (old) this.delete(old);
+    const size = wire.length + ENTRY_OVERHEAD + (views ? 2 * (layout!.end - layout!.starts[0]!) + views.length * VIEW_OVERHEAD : 0);
+    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash) };
+    this.buckets.set(key.hash, e);
+    this.order.add(e);
     this.bytes += size;
-    let keys = this.byTag.get(tag);
-    if (!keys) this.byTag.set(tag, (keys = new Map()));
-    keys.set(id, key);
+    let entries = this.byTag.get(tag);
+    if (!entries) this.byTag.set(tag, (entries = new Set()));
+    entries.add(e);
     // Evict the oldest insertions until within bounds.
-    for (const oldest of this.order.values()) {
+    for (const oldest of this.order) {
       if (this.bytes <= this.maxBytes) break;
       this.delete(oldest);
     }
   }
 
-  private delete(key: CacheKey): void {
-    const byVariant = this.entries.get(key.name);
-    const e = byVariant?.get(key.variant);
-    if (!byVariant || !e) return;
-    byVariant.delete(key.variant);
-    if (byVariant.size === 0) this.entries.delete(key.name);
-    const id = keyString(key);
-    this.order.delete(id);
+  private lookup(key: CacheKey): Entry | undefined {
+    for (let e = this.buckets.get(key.hash); e !== undefined; e = e.next) {
+      if (e.key.variant === key.variant && e.key.name.equals(key.name)) return e;
+    }
+    return undefined;
+  }
+
+  private delete(e: Entry): void {
+    if (!this.order.delete(e)) return;
+    const head = this.buckets.get(e.key.hash);
+    if (head === e) {
+      if (e.next) this.buckets.set(e.key.hash, e.next);
+      else this.buckets.delete(e.key.hash);
+    } else {
+      for (let p = head; p !== undefined; p = p.next) {
+        if (p.next === e) {
+          p.next = e.next;
+          break;
+        }
+      }
+    }
     this.bytes -= e.size;
-    this.byTag.get(e.tag)?.delete(id);
+    this.byTag.get(e.tag)?.delete(e);
   }
 
   /** invalidate drops every entry built with tag. */
   invalidate(tag: string): void {
-    const keys = this.byTag.get(tag);
-    if (!keys) return;
+    const entries = this.byTag.get(tag);
+    if (!entries) return;
     this.byTag.delete(tag);
-    for (const k of keys.values()) this.delete(k);
+    for (const e of entries) this.delete(e);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.buckets.clear();
     this.order.clear();
     this.byTag.clear();
     this.bytes = 0;
@@ -156,12 +193,12 @@ export class AnswerCache {
 }
 
 /** patch puts the query's id, RD and CD bits, this client's RA, and the question name bytes into a reply, in place. */
-export function patch(out: Buffer, packet: Buffer, q: Query, ra: boolean): Buffer {
+export function patch(out: Buffer, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
   out[0] = packet[0]!;
   out[1] = packet[1]!;
   out[2] = (out[2]! & 0xfe) | (packet[2]! & 0x01);
   out[3] = (out[3]! & 0x6f) | (packet[3]! & 0x10) | (ra ? 0x80 : 0);
   // A name is short: a loop beats Buffer.copy's call overhead.
-  for (let i = 12; i < q.nameEnd; i++) out[i] = packet[i]!;
+  for (let i = HEADER_SIZE; i < nameEnd; i++) out[i] = packet[i]!;
   return out;
 }

@@ -5,12 +5,13 @@ import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { encodeMessage, type AnswerLayout, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
+import { Scan, scanQuery } from '../dns/scan.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../zones/router.js';
 import type { RecursionAcl } from '../forward/acl.js';
 import { completeAnswer, outsideTargets } from '../forward/addresses.js';
 import type { Forwarder } from '../forward/forwarder.js';
-import type { AnswerCache } from './answer-cache.js';
+import { keyOf, type AnswerCache } from './answer-cache.js';
 import { rcodeFromError } from './rcode.js';
 
 /** Transport is how a query arrived. */
@@ -38,10 +39,15 @@ export interface HandlerOptions {
 const CLASSIC_UDP_SIZE = 512;
 const MAX_TCP_SIZE = 65535;
 
-function sizeLimit(q: Query, transport: Transport, maxUdp: number): number {
+/** limitFor is the reply size limit: over UDP the client's EDNS buffer size (0 without EDNS) within ours, over TCP 65535. */
+function limitFor(ednsSize: number, transport: Transport, maxUdp: number): number {
   if (transport === 'tcp') return MAX_TCP_SIZE;
-  // RFC 6891 §6.2.5: values below 512 are treated as 512.
-  return q.edns ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), maxUdp) : CLASSIC_UDP_SIZE;
+  // RFC 6891 §6.2.5: values below 512 are treated as 512; without EDNS, 512 it is.
+  return Math.min(Math.max(ednsSize, CLASSIC_UDP_SIZE), maxUdp);
+}
+
+function sizeLimit(q: Query, transport: Transport, maxUdp: number): number {
+  return limitFor(q.edns ? q.edns.udpSize : 0, transport, maxUdp);
 }
 
 function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefined, maxUdp: number, withQuestion = true, ra = false): Message {
@@ -96,9 +102,25 @@ export function createHandler(o: HandlerOptions): Handler {
     observe?.(transport, q?.type ?? 0, rcode, stale && rcode !== Rcode.SERVFAIL);
     return wire;
   };
+  const recursionFor = (client: string): boolean => o.forwarder !== undefined && o.acl !== undefined && o.acl.allows(client);
 
+  const cache = o.cache;
+  const scan = new Scan();
   return (packet, transport, client) => {
-    // 1. Decode the header, the question and OPT, bounds-checked.
+    // 1. The hot path: a question of the common shape, read without decoding a string,
+    // whose answer is ready as wire bytes. A zone whose source is unreachable is not
+    // answered from here, so that staleness limits still apply.
+    const scanned = cache !== undefined && scanQuery(packet, scan);
+    const limit = scanned ? limitFor(scan.udpSize, transport, o.maxUdpSize) : 0;
+    if (scanned) {
+      const hit = cache.find(packet, scan, limit);
+      if (hit !== undefined && hit.zone.healthy()) {
+        const wire = cache.reply(hit, packet, scan.nameEnd, recursionFor(client));
+        observe?.(transport, scan.type, wire[3]! & 0xf, false);
+        return wire;
+      }
+    }
+    // 2. Decode the header, the question and OPT, bounds-checked.
     let q: Query;
     try {
       q = parseQuery(packet);
@@ -106,26 +128,23 @@ export function createHandler(o: HandlerOptions): Handler {
       if (!(err instanceof QueryError) || !err.header) return null; // no header: nothing to answer
       return sent(transport, undefined, formerr(err.header.id, err.header.flags));
     }
-    // 2. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
+    // 3. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
     // only EDNS version 0 (RFC 6891 §6.1.3: BADVERS), only class IN (or ANY).
     if (q.qr) return null;
     if (q.opcode !== OPCODE_QUERY) return sent(transport, q, encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false)));
     if (q.edns && q.edns.version > 0) return sent(transport, q, encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize)), false, Rcode.BADVERS);
     if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
-    // 3. Route to the zone holding the name; outside every zone, recurse (for allowed clients).
-    const ra = o.forwarder !== undefined && o.acl !== undefined && o.acl.allows(client);
+    // 4. Route to the zone holding the name; outside every zone, recurse (for allowed clients).
+    const ra = recursionFor(client);
     const lowerName = q.name.toLowerCase();
     const zone = o.router.zoneFor(lowerName);
     if (!zone) return ra ? recurse(packet, q, transport).then((w) => sent(transport, q, w)) : sent(transport, q, finish(q, transport, undefined));
     const healthy = zone.healthy();
-    // 4. The hot path: answers already encoded. Names sent compressed are rare and skip it;
-    // so does a zone whose source is unreachable, so that staleness limits still apply.
-    const key = o.cache && q.plainName && healthy ? o.cache.key(q, lowerName, sizeLimit(q, transport, o.maxUdpSize)) : undefined;
-    if (key !== undefined) {
-      const hit = o.cache!.get(key, packet, q, ra);
-      if (hit) return sent(transport, q, hit);
-    }
+    // Answers for a healthy zone's questions of the common shape are kept for the hot path.
+    // The key is taken before anything waits: scan is filled again by the next packet.
+    const key = healthy && scanned ? keyOf(packet, scan, limit) : undefined;
+    if (key !== undefined) cache!.misses++;
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
     const route = o.router.route(lowerName)!;
     const done = (answer: Answer | undefined): Buffer | Promise<Buffer> => {
@@ -141,7 +160,7 @@ export function createHandler(o: HandlerOptions): Handler {
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       const wire = finish(q, transport, answer, layout, ra);
       // SERVFAIL is never cached.
-      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) o.cache!.set(key, route.zone.tag(route.labels), wire, layout);
+      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
       return sent(transport, q, wire, !healthy);
     };
     const fail = (err: unknown): Buffer => sent(transport, q, failed(q, err));

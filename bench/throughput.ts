@@ -10,7 +10,7 @@ import { buildQuery, sendUdp } from '../test/helpers/client.js';
 import { testCatalog } from '../test/helpers/catalog.js';
 import { writeResultsTop } from './lib.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const SIZES = (process.env.BENCH_SIZES ?? '100,10000,100000').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'srvdns-bench-'));
 const pin = (core: number): string[] => (spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length > 1 ? ['taskset', '-c', String(core)] : []);
@@ -40,22 +40,34 @@ interface Proc {
   stop(): Promise<void>;
 }
 
+/** children are killed when the bench exits, also when it fails half-way. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
 async function launch(args: string[], ready: RegExp): Promise<Proc> {
   const cmd = [...pin(1), process.execPath, ...args];
   const started = performance.now();
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started server behind
+      reject(new Error(`not ready after 60 s: ${out}`));
+    }, 60000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    setTimeout(() => {
-      child.kill('SIGKILL'); // never leave a half-started server behind
-      reject(new Error(`not ready after 60 s: ${out}`));
-    }, 60000).unref();
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${out}`));
+    });
   });
   const startupMs = performance.now() - started;
   child.stdout!.resume();
@@ -66,6 +78,7 @@ async function launch(args: string[], ready: RegExp): Promise<Proc> {
     rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024,
     stop: () =>
       new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -111,7 +124,7 @@ const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floo
  * alternate runs each measurement in turn, ROUNDS times, and gives each one's median
  * run (by q/s): the machine's swings then fall on every side of a comparison alike.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 function alternate(runs: (() => Perf)[]): Perf[] {
   const results: Perf[][] = runs.map(() => []);
   for (let r = 0; r < ROUNDS; r++) runs.forEach((run, i) => results[i]!.push(run()));

@@ -30,9 +30,8 @@ export interface Query {
   type: number;
   class: number;
   edns: Edns | undefined;
-  /** nameEnd is where the question name ends in the packet; plainName says it used no compression pointer. */
+  /** nameEnd is where the question name ends in the packet. */
   nameEnd: number;
-  plainName: boolean;
 }
 
 /** QueryError says why a packet is not a well-formed query; id is set when the header was readable. */
@@ -54,8 +53,6 @@ type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string }
 interface NameRead {
   name: string;
   end: number;
-  /** compressed tells whether a pointer was followed. */
-  compressed: boolean;
 }
 
 /** readName reads a possibly compressed name at offset; end is where the name ends in place. */
@@ -69,9 +66,8 @@ export function readName(buf: Buffer, offset: number): NameRead | string {
     if (pos >= buf.length) return 'name runs past the end';
     const len = buf[pos]!;
     if (len === 0) {
-      const compressed = end >= 0;
       if (end < 0) end = pos + 1;
-      return { name: name === '' ? '.' : name, end, compressed };
+      return { name: name === '' ? '.' : name, end };
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
@@ -128,7 +124,6 @@ export function parseQuery(buf: Buffer): Query {
     class: 0,
     edns: undefined,
     nameEnd: HEADER_SIZE,
-    plainName: true,
   };
   // A response is dropped and an unknown opcode is NOTIMP: either way, read no further.
   if (query.qr || query.opcode !== 0) return query;
@@ -138,7 +133,6 @@ export function parseQuery(buf: Buffer): Query {
   if (q.end + 4 > buf.length) fail('question runs past the end', id, flags);
   query.name = q.name;
   query.nameEnd = q.end;
-  query.plainName = !q.compressed;
   query.type = (buf[q.end]! << 8) | buf[q.end + 1]!;
   query.class = (buf[q.end + 2]! << 8) | buf[q.end + 3]!;
   let pos = q.end + 4;

@@ -3,6 +3,8 @@
 import t from 'tap';
 import { testCatalog } from './helpers/catalog.js';
 import { Scan, scanQuery } from '../lib/dns/scan.js';
+import { AnswerCache, keyOf } from '../lib/server/answer-cache.js';
+import type { Zone } from '../lib/zones/zone.js';
 import { buildQuery, query, type Proto } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { startServer } from './helpers/server.js';
@@ -134,4 +136,56 @@ t.test('one name asked with different transports, EDNS sizes and DO bits gets th
     }
   }
   t.ok(srv.server.cache.hits >= 10, `rounds 2 and 3 from the cache (${srv.server.cache.hits} hits)`);
+});
+
+t.test('the store: bounded by bytes oldest first, dropped by tag, rebuilt after 4096 hits', async (t) => {
+  const zone = { healthy: () => true } as unknown as Zone;
+  const s = new Scan();
+  const wire = (n: number): Buffer => Buffer.alloc(n, 1);
+  const ask = (name: string): Buffer => {
+    const p = buildQuery(name, 'A', { id: 7 });
+    if (!scanQuery(p, s)) throw new Error('not scanned');
+    return p;
+  };
+  // Each entry costs its bytes plus a fixed overhead (240): room for three of 1,000 bytes.
+  const cache = new AnswerCache(4000);
+  for (const name of ['a.consul', 'b.consul', 'c.consul', 'd.consul']) {
+    const p = ask(name);
+    cache.set(keyOf(p, s, 512), zone, name === 'b.consul' ? 'tag-b' : 'tag-other', wire(1000));
+  }
+  const has = (name: string): boolean => {
+    const p = ask(name);
+    return cache.find(p, s, 512) !== undefined;
+  };
+  t.same(['a.consul', 'b.consul', 'c.consul', 'd.consul'].map(has), [false, true, true, true], 'the oldest went first');
+  t.equal(cache.size, 3, 'three left');
+  cache.invalidate('tag-b');
+  t.same(['b.consul', 'c.consul', 'd.consul'].map(has), [false, true, true], 'a tag drops exactly its entries');
+  const p = ask('c.consul');
+  let served = 0;
+  while (cache.find(p, s, 512) !== undefined) served++;
+  t.equal(served, 4095 - 2, 'served 4095 times, the 4096th use rebuilds (two were used above)');
+  t.notOk(has('c.consul'), 'and gone until rebuilt');
+});
+
+t.test('a rotating answer sends each record first in turn, with the rest of the message unchanged', async (t) => {
+  const zone = { healthy: () => true } as unknown as Zone;
+  const s = new Scan();
+  const p = buildQuery('r.consul', 'A', { id: 0x1234 });
+  scanQuery(p, s);
+  // header + question, three 4-byte "records", a 3-byte tail.
+  const head = Buffer.concat([Buffer.from([0, 0, 0x84, 0, 0, 1, 0, 3, 0, 0, 0, 0]), p.subarray(12, s.nameEnd + 4)]);
+  const at = head.length;
+  const built = Buffer.concat([head, Buffer.from('AAAABBBBCCCC'), Buffer.from('end')]);
+  const cache = new AnswerCache(1 << 20);
+  cache.set(keyOf(p, s, 512), zone, 'tag', built, { starts: [at, at + 4, at + 8], end: at + 12 });
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const e = cache.find(p, s, 512)!;
+    const out = cache.reply(e, p, s.nameEnd, false);
+    t.equal(out.readUInt16BE(0), 0x1234, 'the id copied in');
+    t.equal(out.subarray(at + 12).toString(), 'end', 'the tail unchanged');
+    seen.push(out.subarray(at, at + 12).toString());
+  }
+  t.same(seen, ['BBBBCCCCAAAA', 'CCCCAAAABBBB', 'AAAABBBBCCCC', 'BBBBCCCCAAAA'], 'rotated one place per hit (the build itself sent the first order)');
 });

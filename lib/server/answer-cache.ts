@@ -169,7 +169,8 @@ export class AnswerCache {
       }
     }
     this.bytes -= e.size;
-    this.byTag.get(e.tag)?.delete(e);
+    const tagged = this.byTag.get(e.tag);
+    if (tagged?.delete(e) && tagged.size === 0) this.byTag.delete(e.tag);
   }
 
   /** invalidate drops every entry built with tag. */

@@ -1,0 +1,142 @@
+// The one table of options: flag `--name`, env `SRVDNS_NAME`, config key `name`, with
+// kinds, defaults and help. Defaults live here and nowhere else.
+import { DEFAULT_ALLOW_RECURSION } from '../forward/acl.js';
+import { LOG_LEVELS } from '../log.js';
+
+export type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
+
+export interface OptionSpec {
+  kind: Kind;
+  help: string;
+  arg?: string;
+  default?: string | boolean | readonly string[];
+  /** env lists extra environment variables read (after SRVDNS_*), e.g. CONSUL_HTTP_ADDR. */
+  env?: readonly string[];
+}
+
+/** OPTIONS is every setting srvdns has: flag `--name`, env `SRVDNS_NAME`, config key `name`. */
+export const OPTIONS = {
+  config: { kind: 'string', arg: 'FILE', help: 'YAML or JSON config file whose keys are these option names' },
+  listen: {
+    kind: 'strings',
+    arg: 'HOST:PORT',
+    default: ['127.0.0.1:8600'],
+    help: 'address to answer on, UDP and TCP; repeatable ([::1]:8600 for IPv6, port 0 picks a free port)',
+  },
+  domain: { kind: 'string', arg: 'NAME', default: 'consul.', help: 'the zone of Consul-style names' },
+  'alt-domain': { kind: 'string', arg: 'NAME', help: 'a second zone answering the same names (Consul alt_domain)' },
+  datacenter: { kind: 'string', arg: 'NAME', help: "the local datacenter (default: Consul agent's own, else dc1)" },
+  file: { kind: 'string', arg: 'PATH', help: 'serve the catalog in this JSON or YAML file, reloaded when it changes' },
+  consul: {
+    kind: 'string',
+    arg: 'URL',
+    env: ['CONSUL_HTTP_ADDR'],
+    help: 'serve the catalog of the Consul agent at this URL (http:// or https://)',
+  },
+  'consul-token': { kind: 'string', arg: 'TOKEN', env: ['CONSUL_HTTP_TOKEN'], help: 'ACL token sent as X-Consul-Token' },
+  'consul-ca': { kind: 'string', arg: 'FILE', env: ['CONSUL_CACERT'], help: 'CA certificate (PEM) for an https:// Consul' },
+  'consul-cert': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_CERT'], help: 'client certificate (PEM) for an https:// Consul' },
+  'consul-key': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_KEY'], help: 'client key (PEM) for an https:// Consul' },
+  'consul-wait': { kind: 'duration', arg: 'DURATION', default: '5m', help: 'longest wait of a blocking query (at most 10m)' },
+  'consul-timeout': {
+    kind: 'duration',
+    arg: 'DURATION',
+    default: '2s',
+    help: 'timeout of a non-blocking Consul request: a cold miss during an outage fails this fast',
+  },
+  etcd: { kind: 'strings', arg: 'URL', help: 'etcd endpoints (http:// or https://); repeatable, or comma-separated' },
+  'etcd-api': { kind: 'string', arg: 'v3|v2', default: 'v3', help: "etcd keyspace to read: v3, or v2 (where Registrator writes)" },
+  'etcd-layout': {
+    kind: 'string',
+    arg: 'skydns|registrator',
+    default: 'skydns',
+    help: 'skydns: SkyDNS/CoreDNS records under --etcd-zone; registrator: <prefix>/<name>/<id> = ip:port, as Consul-style names',
+  },
+  'etcd-prefix': { kind: 'string', arg: 'PATH', help: 'etcd key prefix (default /skydns for skydns, /services for registrator)' },
+  'etcd-zone': { kind: 'string', arg: 'NAME', default: 'skydns.local.', help: 'the zone a skydns layout answers' },
+  'etcd-source': {
+    kind: 'strings',
+    arg: 'SPEC',
+    help: 'one more etcd source, e.g. layout=skydns,api=v2,prefix=/skydns,zone=skydns.local.; repeatable (replaces the single --etcd-layout/-api/-prefix/-zone form)',
+  },
+  'etcd-user': { kind: 'string', arg: 'NAME', help: 'etcd user name (auth)' },
+  'etcd-password': { kind: 'string', arg: 'PASSWORD', help: 'etcd password (auth)' },
+  'etcd-ca': { kind: 'string', arg: 'FILE', help: 'CA certificate (PEM) for https:// etcd endpoints' },
+  'etcd-cert': { kind: 'string', arg: 'FILE', help: 'client certificate (PEM) for etcd' },
+  'etcd-key': { kind: 'string', arg: 'FILE', help: 'client key (PEM) for etcd' },
+  'max-stale': {
+    kind: 'duration',
+    arg: 'DURATION',
+    default: '72h',
+    help: 'keep answering from data this old while the registry is unreachable; older is SERVFAIL',
+  },
+  'cache-size': {
+    kind: 'integer',
+    arg: 'N',
+    default: '150',
+    help: "most services and nodes cached (one blocking query each; mind Consul's http_max_conns_per_client, 200)",
+  },
+  'cache-idle': { kind: 'duration', arg: 'DURATION', default: '1h', help: 'drop a cached service no query asked for in this long' },
+  'only-passing': { kind: 'boolean', default: false, help: 'leave instances in warning state out of answers' },
+  ttl: { kind: 'seconds', arg: 'SECONDS', default: '0', help: 'TTL of service records (30, 30s, 5m)' },
+  'service-ttl': {
+    kind: 'strings',
+    arg: 'NAME=SECONDS',
+    help: 'TTL for one service, or for names matching prefix* or *; repeatable (config file: a map)',
+  },
+  'node-ttl': { kind: 'seconds', arg: 'SECONDS', default: '0', help: 'TTL of node and .addr records' },
+  'soa-min-ttl': {
+    kind: 'seconds',
+    arg: 'SECONDS',
+    default: '0',
+    help: 'SOA minimum: how long resolvers may cache a negative answer (RFC 2308)',
+  },
+  metrics: { kind: 'string', arg: 'HOST:PORT', help: 'serve /metrics, /healthz and /readyz over HTTP here (off by default; 127.0.0.1:9153 suggested)' },
+  workers: { kind: 'integer', arg: 'N', default: '1', help: 'processes answering on the same sockets (Node cluster), for hosts with more cores' },
+  recursor: {
+    kind: 'strings',
+    arg: 'HOST[:PORT]',
+    help: 'resolver to forward names outside our zones to (default port 53); repeatable. None: REFUSED',
+  },
+  'recursor-strategy': { kind: 'string', arg: 'sequential|random', default: 'sequential', help: 'the order recursors are tried in' },
+  'recursor-timeout': { kind: 'duration', arg: 'DURATION', default: '2s', help: 'how long to wait for one recursor before trying the next' },
+  'allow-recursion': {
+    kind: 'strings',
+    arg: 'CIDR',
+    default: DEFAULT_ALLOW_RECURSION,
+    help: 'clients that may recurse (loopback and private ranges by default); others get REFUSED outside our zones; repeatable',
+  },
+  'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
+  'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
+  'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export type Raw = string | boolean | readonly string[];
+
+/** envName is an option's environment variable. */
+export function envName(name: string): string {
+  return `SRVDNS_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** helpText documents every option, its env variable and its default. */
+export function helpText(): string {
+  const lines = [
+    'Usage: srvdns [options]',
+    '',
+    'An authoritative DNS server for service discovery: Consul-style SRV and A answers',
+    'for the healthy instances in a registry.',
+    '',
+    'Options (each also works as env SRVDNS_<NAME> and as key <name> in the --config file;',
+    'flags win over env, env over the file):',
+  ];
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    const flag = `  --${name}${spec.arg ? ` ${spec.arg}` : ''}`;
+    const def = spec.default === undefined || spec.default === false ? '' : ` (default ${[spec.default].flat().join(', ')})`;
+    const envs = [envName(name), ...(spec.env ?? [])].join(', ');
+    lines.push(flag, `      ${spec.help}${def}`, `      env ${envs}`);
+  }
+  lines.push('  --help', '      print this help', '  --version', '      print the version', '');
+  lines.push('Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the catalog file.');
+  return lines.join('\n');
+}

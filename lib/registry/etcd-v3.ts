@@ -3,7 +3,7 @@
 // aside and handed over whole, so the sink never sees a half-copy; meanwhile the old
 // copy keeps answering.
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import type { Etcd3, IOptions, Watcher } from 'etcd3';
 import type { Logger } from '../log.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
 import { firstSyncOrTimeout } from './connect.js';
@@ -28,7 +28,8 @@ class WatchBackoff {
 
 /** EtcdV3Mirror mirrors a prefix through etcd's v3 API. */
 export class EtcdV3Mirror implements KeyMirror {
-  private readonly client: Etcd3;
+  private readonly options: IOptions;
+  private client: Etcd3 | undefined;
   private watcher: Watcher | undefined;
   private stopped = false;
   private resyncing = false;
@@ -54,7 +55,7 @@ export class EtcdV3Mirror implements KeyMirror {
     }
     // Unary calls get a deadline, so a hung etcd cannot stall a resync forever.
     options.defaultCallOptions = (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 5000 });
-    this.client = new Etcd3(options);
+    this.options = options;
   }
 
   private up = false;
@@ -67,6 +68,11 @@ export class EtcdV3Mirror implements KeyMirror {
   }
 
   async start(timeoutMs: number): Promise<void> {
+    // The client (gRPC and protobuf) takes about half a second to load, so it is loaded
+    // only when an etcd v3 source starts, not by every srvdns.
+    const { Etcd3 } = await import('etcd3');
+    if (this.stopped) return;
+    this.client = new Etcd3(this.options);
     const first = new Promise<void>((resolve) => (this.first = resolve));
     void this.resync();
     if (!(await firstSyncOrTimeout(first, timeoutMs))) {
@@ -81,7 +87,7 @@ export class EtcdV3Mirror implements KeyMirror {
     await this.closeWatcher();
     for (let failures = 0; !this.stopped; ) {
       try {
-        const res = await this.client.getAll().prefix(this.prefix).exec();
+        const res = await this.client!.getAll().prefix(this.prefix).exec();
         const copy = new Map<string, string>();
         for (const kv of res.kvs) copy.set(kv.key.toString(), kv.value.toString());
         const revision = BigInt(res.header.revision);
@@ -104,7 +110,7 @@ export class EtcdV3Mirror implements KeyMirror {
   }
 
   private async watchFrom(revision: bigint): Promise<void> {
-    const watcher = await this.client.watch().prefix(this.prefix).startRevision(revision.toString()).create();
+    const watcher = await this.client!.watch().prefix(this.prefix).startRevision(revision.toString()).create();
     this.watcher = watcher;
     watcher.on('data', (res) => {
       for (const ev of res.events) {
@@ -153,6 +159,6 @@ export class EtcdV3Mirror implements KeyMirror {
     this.stopped = true;
     this.sleeper.cancel();
     await this.closeWatcher();
-    this.client.close();
+    this.client?.close();
   }
 }

@@ -21,6 +21,9 @@ export class Scan {
   udpSize = 0;
 }
 
+/** lowerAscii lower-cases one byte of a name: A-Z only (RFC 4343), other bytes as they are. */
+export const lowerAscii = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const OPT_FIXED = 11; // root owner, type, class, TTL, RDLENGTH
@@ -42,8 +45,7 @@ export function scanQuery(buf: Buffer, s: Scan): boolean {
     const end = pos + 1 + len;
     if (end >= n || end - HEADER_SIZE >= MAX_NAME) return false;
     for (let i = pos + 1; i < end; i++) {
-      const b = buf[i]!;
-      h = Math.imul(h ^ (b >= 0x41 && b <= 0x5a ? b | 0x20 : b), FNV_PRIME);
+      h = Math.imul(h ^ lowerAscii(buf[i]!), FNV_PRIME);
     }
     pos = end;
   }

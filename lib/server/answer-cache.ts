@@ -18,7 +18,7 @@
 // lru-cache's get was a fifth of the whole hot path).
 import type { AnswerLayout } from '../dns/encode.js';
 import { HEADER_SIZE } from '../dns/parse.js';
-import type { Scan } from '../dns/scan.js';
+import { lowerAscii, type Scan } from '../dns/scan.js';
 import type { Zone } from '../zones/zone.js';
 
 const REFRESH_HITS = 4096;
@@ -61,20 +61,14 @@ export function variantOf(type: number, qclass: number, limit: number, edns: num
 /** keyOf makes the key of the question scanned from packet. */
 export function keyOf(packet: Buffer, s: Scan, limit: number): CacheKey {
   const name = Buffer.allocUnsafeSlow(s.nameEnd - HEADER_SIZE);
-  for (let i = 0; i < name.length; i++) {
-    const b = packet[HEADER_SIZE + i]!;
-    name[i] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
-  }
+  for (let i = 0; i < name.length; i++) name[i] = lowerAscii(packet[HEADER_SIZE + i]!);
   return { hash: s.hash, name, variant: variantOf(s.type, s.qclass, limit, s.edns) };
 }
 
 /** sameName compares the lower-cased wire name with the packet's question name, ASCII case-insensitively. */
 function sameName(name: Buffer, packet: Buffer, nameEnd: number): boolean {
   if (nameEnd - HEADER_SIZE !== name.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    const b = packet[HEADER_SIZE + i]!;
-    if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== name[i]) return false;
-  }
+  for (let i = 0; i < name.length; i++) if (lowerAscii(packet[HEADER_SIZE + i]!) !== name[i]) return false;
   return true;
 }
 

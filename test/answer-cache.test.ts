@@ -30,6 +30,17 @@ t.test('a cached answer echoes id, RD and the question case', async (t) => {
   }
 });
 
+t.test('a miss is counted once, and only for a question that could be cached', async (t) => {
+  const srv = await startServer(testCatalog);
+  t.teardown(() => srv.stop());
+  const cache = srv.server.cache;
+  const before = { hits: cache.hits, misses: cache.misses };
+  await query(srv.port, 'db.service.consul', 'SRV'); // built and kept: one miss
+  await query(srv.port, 'db.service.consul', 'SRV'); // one hit
+  await query(srv.port, 'example.com', 'A'); // outside every zone: REFUSED, never cached
+  t.same({ hits: cache.hits - before.hits, misses: cache.misses - before.misses }, { hits: 1, misses: 1 });
+});
+
 t.test('cached answers keep spreading load over every instance', async (t) => {
   const srv = await startServer(testCatalog);
   t.teardown(() => srv.stop());
@@ -57,12 +68,14 @@ t.test('a catalog change drops the cached answers it affects', async (t) => {
   t.pass('removals and additions seen through the cache');
 });
 
+/** manyCatalog has one service of 40 instances: more than a 512-byte reply holds. */
+const manyCatalog = {
+  nodes: [{ name: 'n1', address: '10.1.0.1' }],
+  services: Array.from({ length: 40 }, (_, i) => ({ name: 'many', id: `m${i}`, node: 'n1', address: `10.7.0.${i + 1}`, port: 2000 + i })),
+};
+
 t.test('rotated cached answers stay well-formed when truncated, with glue for exactly the answers kept', async (t) => {
-  const catalog = {
-    nodes: [{ name: 'n1', address: '10.1.0.1' }],
-    services: Array.from({ length: 40 }, (_, i) => ({ name: 'many', id: `m${i}`, node: 'n1', address: `10.7.0.${i + 1}`, port: 2000 + i })),
-  };
-  const srv = await startServer(catalog);
+  const srv = await startServer(manyCatalog);
   t.teardown(() => srv.stop());
   const firsts = new Set<string>();
   for (let i = 0; i < 30; i++) {
@@ -116,11 +129,7 @@ t.test('names sharing a hash bucket keep their own answers, through hits and inv
 });
 
 t.test('one name asked with different transports, EDNS sizes and DO bits gets the answer for each', async (t) => {
-  const catalog = {
-    nodes: [{ name: 'n1', address: '10.1.0.1' }],
-    services: Array.from({ length: 40 }, (_, i) => ({ name: 'many', id: `m${i}`, node: 'n1', address: `10.7.0.${i + 1}`, port: 2000 + i })),
-  };
-  const srv = await startServer(catalog);
+  const srv = await startServer(manyCatalog);
   t.teardown(() => srv.stop());
   const variants: [string, Parameters<typeof query>[3], (r: Awaited<ReturnType<typeof query>>) => boolean][] = [
     ['UDP without EDNS: truncated to 512', {}, (r) => r.flags.tc && r.raw.length <= 512 && r.opt === undefined],

@@ -54,7 +54,7 @@ export interface Entry {
 }
 
 /** variantOf packs what an answer's bytes depend on besides the name, id, flags and name case. */
-export function variantOf(type: number, qclass: number, limit: number, edns: number): number {
+function variantOf(type: number, qclass: number, limit: number, edns: number): number {
   return ((type * 65536 + qclass) * 65536 + limit) * 4 + edns;
 }
 
@@ -93,7 +93,7 @@ export class AnswerCache {
 
   constructor(private readonly maxBytes: number) {}
 
-  /** find returns the live entry for the scanned question of packet; it counts a miss when there is none. */
+  /** find returns the live entry for the scanned question of packet. Misses are counted by the caller, which knows whether the question could be cached. */
   find(packet: Buffer, s: Scan, limit: number): Entry | undefined {
     const variant = variantOf(s.type, s.qclass, limit, s.edns);
     for (let e = this.buckets.get(s.hash); e !== undefined; e = e.next) {
@@ -105,7 +105,6 @@ export class AnswerCache {
       }
       return e;
     }
-    this.misses++;
     return undefined;
   }
 
@@ -188,7 +187,7 @@ export class AnswerCache {
 }
 
 /** patch puts the query's id, RD and CD bits, this client's RA, and the question name bytes into a reply, in place. */
-export function patch(out: Buffer, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
+function patch(out: Buffer, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
   out[0] = packet[0]!;
   out[1] = packet[1]!;
   out[2] = (out[2]! & 0xfe) | (packet[2]! & 0x01);

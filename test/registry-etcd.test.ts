@@ -10,7 +10,7 @@ import { registrySuite, type CatalogInput } from './conformance/registry-suite.j
 import { query } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
 import { eventually, expect } from './helpers/eventually.js';
-import { startServer } from './helpers/server.js';
+import { startOnBothApis, startServer } from './helpers/server.js';
 
 let etcd: EtcdServer;
 t.before(async () => {
@@ -91,12 +91,7 @@ t.test("Registrator's keys answer as Consul-style names; TTL expiry removes an i
 });
 
 t.test('etcd killed mid-run: the last copy answers; restarted: fresh again without a restart', async (t) => {
-  const srv3 = await startServer(null, ['--etcd', etcd.url]);
-  const srv2 = await startServer(null, ['--etcd', etcd.url, '--etcd-api', 'v2']);
-  t.teardown(async () => {
-    await srv3.stop();
-    await srv2.stop();
-  });
+  const { srv3, srv2 } = await startOnBothApis(t, etcd.url);
   await etcd.v3.put('/skydns/local/skydns/outage/1').value('{"host":"10.3.0.1"}');
   await etcd.v2Set('/skydns/local/skydns/outage/1', '{"host":"10.3.0.1"}');
   const a = async (port: number): Promise<string> => (await query(port, 'outage.skydns.local', 'A')).answer.map((x) => x.split(' ').pop()).sort().join();

@@ -4,7 +4,7 @@ import t from 'tap';
 import { query, type Proto } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
 import { eventually, expect } from './helpers/eventually.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startOnBothApis, startServer, type TestServer } from './helpers/server.js';
 
 const P = '/skydns/local/skydns';
 const records: Record<string, string> = {
@@ -112,12 +112,7 @@ async function aOf(port: number, name: string): Promise<string[]> {
 }
 
 t.test('changes: a put and a delete show at once, v3 and v2', async (t) => {
-  const srv3 = await startServer(null, ['--etcd', etcd.url]);
-  const srv2 = await startServer(null, ['--etcd', etcd.url, '--etcd-api', 'v2']);
-  t.teardown(async () => {
-    await srv3.stop();
-    await srv2.stop();
-  });
+  const { srv3, srv2 } = await startOnBothApis(t, etcd.url);
   await etcd.v3.put(`${P}/live/1`).value('{"host":"10.1.0.1"}');
   await etcd.v2Set(`${P}/live/1`, '{"host":"10.1.0.2"}');
   await eventually(async () => expect((await aOf(srv3.port, 'live.skydns.local')).join() === '10.1.0.1', 'v3 put'), 2000, 5);
@@ -130,12 +125,7 @@ t.test('changes: a put and a delete show at once, v3 and v2', async (t) => {
 });
 
 t.test('leases and TTLs: an expired key leaves the answers', async (t) => {
-  const srv3 = await startServer(null, ['--etcd', etcd.url]);
-  const srv2 = await startServer(null, ['--etcd', etcd.url, '--etcd-api', 'v2']);
-  t.teardown(async () => {
-    await srv3.stop();
-    await srv2.stop();
-  });
+  const { srv3, srv2 } = await startOnBothApis(t, etcd.url);
   const lease = etcd.v3.lease(1, { autoKeepAlive: false });
   await lease.put(`${P}/leased/1`).value('{"host":"10.2.0.1"}');
   await etcd.v2Set(`${P}/leased/1`, '{"host":"10.2.0.2"}', 1);

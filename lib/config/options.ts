@@ -3,7 +3,7 @@
 import { DEFAULT_ALLOW_RECURSION } from '../forward/acl.js';
 import { LOG_LEVELS } from '../log.js';
 
-export type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
+type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
 
 export interface OptionSpec {
   kind: Kind;

@@ -6,7 +6,7 @@ import { OPTIONS, type OptionName, type OptionSpec, type Raw } from './options.j
 import { ConfigError, fail } from './values.js';
 
 /** fromFileValue normalises a config file value to the string forms flags use. */
-export function fromFileValue(key: OptionName, value: unknown): Raw {
+function fromFileValue(key: OptionName, value: unknown): Raw {
   const source = `config key '${key}'`;
   const spec: OptionSpec = OPTIONS[key];
   if (spec.kind === 'boolean') {

@@ -40,3 +40,14 @@ export async function startServer(catalog: unknown, flags: string[] = []): Promi
     },
   };
 }
+
+/** startOnBothApis starts one srvdns reading etcd at url over v3 and one over v2, stopped when t ends. */
+export async function startOnBothApis(t: { teardown(fn: () => Promise<void>): void }, url: string): Promise<{ srv3: TestServer; srv2: TestServer }> {
+  const srv3 = await startServer(null, ['--etcd', url]);
+  const srv2 = await startServer(null, ['--etcd', url, '--etcd-api', 'v2']);
+  t.teardown(async () => {
+    await srv3.stop();
+    await srv2.stop();
+  });
+  return { srv3, srv2 };
+}

@@ -1,5 +1,5 @@
 // The one pipeline every query goes through, UDP or TCP:
-// decode -> check -> route -> cached bytes, or lookup and build -> fit -> encode.
+// scan -> cached bytes; or decode -> check -> route -> lookup and build -> fit -> encode -> cache.
 import type { Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { encodeMessage, type AnswerLayout, type Message } from '../dns/encode.js';
@@ -97,9 +97,9 @@ export function createHandler(o: HandlerOptions): Handler {
   const rotatable = (a: Answer | undefined): boolean => a !== undefined && a.answers.length > 1 && a.answers.every((rr) => rr.type === a.answers[0]!.type);
 
   const observe = o.observe;
-  /** sent reports a reply to observe and returns it; rcode is read from the header unless given. */
-  const sent = (transport: Transport, q: Query | undefined, wire: Buffer, stale = false, rcode = wire[3]! & 0xf): Buffer => {
-    observe?.(transport, q?.type ?? 0, rcode, stale && rcode !== Rcode.SERVFAIL);
+  /** sent reports a reply to observe and returns it; qtype is 0 when unread; rcode is read from the header unless given. */
+  const sent = (transport: Transport, qtype: number, wire: Buffer, stale = false, rcode = wire[3]! & 0xf): Buffer => {
+    observe?.(transport, qtype, rcode, stale && rcode !== Rcode.SERVFAIL);
     return wire;
   };
   const recursionFor = (client: string): boolean => o.forwarder !== undefined && o.acl !== undefined && o.acl.allows(client);
@@ -115,9 +115,7 @@ export function createHandler(o: HandlerOptions): Handler {
     if (scanned) {
       const hit = cache.find(packet, scan, limit);
       if (hit !== undefined && hit.zone.healthy()) {
-        const wire = cache.reply(hit, packet, scan.nameEnd, recursionFor(client));
-        observe?.(transport, scan.type, wire[3]! & 0xf, false);
-        return wire;
+        return sent(transport, scan.type, cache.reply(hit, packet, scan.nameEnd, recursionFor(client)));
       }
     }
     // 2. Decode the header, the question and OPT, bounds-checked.
@@ -126,44 +124,43 @@ export function createHandler(o: HandlerOptions): Handler {
       q = parseQuery(packet);
     } catch (err) {
       if (!(err instanceof QueryError) || !err.header) return null; // no header: nothing to answer
-      return sent(transport, undefined, formerr(err.header.id, err.header.flags));
+      return sent(transport, 0, formerr(err.header.id, err.header.flags));
     }
     // 3. Check what is asked: never answer a response (RFC 1035 §4.1.1 QR), only QUERY,
     // only EDNS version 0 (RFC 6891 §6.1.3: BADVERS), only class IN (or ANY).
     if (q.qr) return null;
-    if (q.opcode !== OPCODE_QUERY) return sent(transport, q, encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false)));
-    if (q.edns && q.edns.version > 0) return sent(transport, q, encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize)), false, Rcode.BADVERS);
-    if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
-    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
+    if (q.opcode !== OPCODE_QUERY) return sent(transport, q.type, encodeMessage(reply(q, Rcode.NOTIMP, undefined, o.maxUdpSize, false)));
+    if (q.edns && q.edns.version > 0) return sent(transport, q.type, encodeMessage(reply(q, Rcode.BADVERS, undefined, o.maxUdpSize)), false, Rcode.BADVERS);
+    if (q.class !== RRClass.IN && q.class !== RRClass.ANY) return sent(transport, q.type, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
+    if (q.type === RRType.AXFR || q.type === RRType.IXFR) return sent(transport, q.type, encodeMessage(reply(q, Rcode.REFUSED, undefined, o.maxUdpSize)));
     // 4. Route to the zone holding the name; outside every zone, recurse (for allowed clients).
     const ra = recursionFor(client);
     const lowerName = q.name.toLowerCase();
-    const zone = o.router.zoneFor(lowerName);
-    if (!zone) return ra ? recurse(packet, q, transport).then((w) => sent(transport, q, w)) : sent(transport, q, finish(q, transport, undefined));
-    const healthy = zone.healthy();
+    const route = o.router.route(lowerName);
+    if (!route) return ra ? recurse(packet, q, transport).then((w) => sent(transport, q.type, w)) : sent(transport, q.type, finish(q, transport, undefined));
+    const healthy = route.zone.healthy();
     // Answers for a healthy zone's questions of the common shape are kept for the hot path.
     // The key is taken before anything waits: scan is filled again by the next packet.
     const key = healthy && scanned ? keyOf(packet, scan, limit) : undefined;
     if (key !== undefined) cache!.misses++;
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
-    const route = o.router.route(lowerName)!;
     const done = (answer: Answer | undefined): Buffer | Promise<Buffer> => {
       // A zone that declines the name (a PTR srvdns does not know) sends it to the recursors.
-      if (answer === undefined && ra) return recurse(packet, q, transport).then((w) => sent(transport, q, w));
+      if (answer === undefined && ra) return recurse(packet, q, transport).then((w) => sent(transport, q.type, w));
       // Targets outside our zones get their addresses through the recursors; such answers
       // depend on the client (recursion) and on upstream TTLs, so they are never cached.
       const outside = answer && o.forwarder ? outsideTargets(answer, inZone) : undefined;
       if (answer && outside && outside.srv.length + outside.cname.length > 0) {
-        if (!ra) return sent(transport, q, finish(q, transport, answer), !healthy);
-        return completeAnswer(o.forwarder!, answer, outside, q.type).then((full) => sent(transport, q, finish(q, transport, full, undefined, ra), !healthy));
+        if (!ra) return sent(transport, q.type, finish(q, transport, answer), !healthy);
+        return completeAnswer(o.forwarder!, answer, outside, q.type).then((full) => sent(transport, q.type, finish(q, transport, full, undefined, ra), !healthy));
       }
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       const wire = finish(q, transport, answer, layout, ra);
       // SERVFAIL is never cached.
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
-      return sent(transport, q, wire, !healthy);
+      return sent(transport, q.type, wire, !healthy);
     };
-    const fail = (err: unknown): Buffer => sent(transport, q, failed(q, err));
+    const fail = (err: unknown): Buffer => sent(transport, q.type, failed(q, err));
     try {
       const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
       if (answer instanceof Promise) return answer.then(done, fail);

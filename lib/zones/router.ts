@@ -22,7 +22,7 @@ export class Router {
     return zone ? { zone, labels: relativeLabels(lowerName, zone.origin)! } : undefined;
   }
 
-  /** zoneFor finds the zone of a lower-case FQDN without splitting it (the hot path needs no labels). */
+  /** zoneFor finds the zone of a lower-case FQDN without splitting it, for callers that need no labels. */
   zoneFor(lowerName: string): Zone | undefined {
     for (const zone of this.zones) {
       const o = zone.origin;

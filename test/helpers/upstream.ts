@@ -37,7 +37,34 @@ export class FakeUpstream {
     return packet.encode({ ...base, answers });
   }
 
+  /**
+   * start binds UDP and TCP on one port number. The UDP port is the kernel's pick, which
+   * may be taken for TCP (EADDRINUSE): then both are given up and tried again.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const udp = this.udpSocket();
+      await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+      const port = udp.address().port;
+      const tcp = this.tcpServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(port, '127.0.0.1', () => resolve());
+        });
+      } catch (err) {
+        udp.close();
+        if (attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        continue;
+      }
+      this.udp = udp;
+      this.tcp = tcp;
+      this.port = port;
+      return;
+    }
+  }
+
+  private udpSocket(): Socket {
     const udp = createSocket('udp4');
     udp.on('message', (msg, peer) => {
       this.queries.udp++;
@@ -61,10 +88,11 @@ export class FakeUpstream {
       const out = this.reply(q, 'udp');
       if (out) udp.send(out, peer.port, peer.address);
     });
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-    this.port = udp.address().port;
-    this.udp = udp;
-    const tcp = createServer((s) => {
+    return udp;
+  }
+
+  private tcpServer(): Server {
+    return createServer((s) => {
       let buf = Buffer.alloc(0);
       s.on('data', (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
@@ -81,8 +109,6 @@ export class FakeUpstream {
       });
       s.on('error', () => undefined);
     });
-    await new Promise<void>((r) => tcp.listen(this.port, '127.0.0.1', () => r()));
-    this.tcp = tcp;
   }
 
   async stop(): Promise<void> {

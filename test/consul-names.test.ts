@@ -63,6 +63,28 @@ const cases: Case[] = [
   { name: 'a tag carried only by critical instances is NODATA', q: ['legacy.web.service.consul', 'A'], answer: [], authority: [SOA] },
   { name: 'a name of no known form is NXDOMAIN', q: ['foo.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
   { name: 'a deep name of no known form is NXDOMAIN', q: ['a.b.c.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
+  // Empty non-terminals (RFC 8020 §2): names exist below them, so NODATA, never NXDOMAIN.
+  ...[
+    'service.consul',
+    '_tcp.service.consul',
+    '_web.consul',
+    '_tcp.consul',
+    'node.consul',
+    'addr.consul',
+    'dc1.consul',
+    'service.dc1.consul',
+    'node.dc1.consul',
+    'addr.dc1.consul',
+    '_tcp.dc1.consul',
+    '_tcp.service.dc1.consul',
+    'blue.db.service.consul',
+  ].flatMap((name): Case[] => [
+    { name: `${name} A is an empty non-terminal: NODATA`, q: [name, 'A'], answer: [], authority: [SOA] },
+    { name: `${name} SRV is an empty non-terminal: NODATA`, q: [name, 'SRV'], answer: [], authority: [SOA] },
+  ]),
+  { name: 'below an unknown datacenter nothing exists', q: ['service.dc2.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
+  { name: 'an unknown datacenter is NXDOMAIN', q: ['dc2.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
+  { name: 'a suffix of no tag is NXDOMAIN', q: ['lue.db.service.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
   // Nodes.
   { name: 'A of a node', q: ['node1.node.consul', 'A'], answer: ['node1.node.consul. 0 IN A 10.0.0.1'] },
   { name: 'a node in a datacenter', q: ['node2.node.dc1.consul', 'A'], answer: ['node2.node.dc1.consul. 0 IN A 10.0.0.2'] },

@@ -72,6 +72,8 @@ const cases: Case[] = [
   { name: 'group: disagreement at the shortest depth means no grouping', q: ['b.a.grp.skydns.local', 'A'], answer: ['10.0.8.2', '10.0.8.3', '10.0.8.4'].map((a) => `b.a.grp.skydns.local. 0 IN A ${a}`) },
   { name: 'nothing at or below the name is NXDOMAIN', q: ['nothing.skydns.local', 'A'], rcode: 'NXDOMAIN', answer: [] },
   { name: 'a name with records but no TXT is NODATA', q: ['east.skydns.local', 'TXT'], answer: [] },
+  { name: 'a path label above records asked for a type none has is NODATA (RFC 8020)', q: ['prod.east.skydns.local', 'AAAA'], answer: [] },
+  { name: 'a name whose records are text only is NODATA for A', q: ['txt.skydns.local', 'A'], answer: [] },
   { name: 'MX of a name without mail is NODATA', q: ['1.web.prod.east.skydns.local', 'MX'], answer: [] },
   { name: 'NS at the apex from ns.dns records, with glue', q: ['skydns.local', 'NS'], answer: ['skydns.local. 0 IN NS ns1.ns.dns.skydns.local.'], additional: ['ns1.ns.dns.skydns.local. 0 IN A 10.0.9.1'] },
   { name: 'SOA at the apex', q: ['skydns.local', 'SOA'], answer: [SOA] },

@@ -24,6 +24,12 @@ export function withTag(instances: readonly Instance[], tag: string): Instance[]
   return instances.filter((i) => i.tags.some((t) => t.toLowerCase() === want));
 }
 
+/** hasTagBelow tells whether a tag of more labels ends in tag (`v1.primary` below `primary`): the tag's name is then an empty non-terminal. */
+export function hasTagBelow(instances: readonly Instance[], tag: string): boolean {
+  const suffix = `.${tag.toLowerCase()}`;
+  return instances.some((i) => i.tags.some((t) => t.toLowerCase().endsWith(suffix)));
+}
+
 /** instanceAddress is where an instance is reached: its own address, else its node's. */
 export function instanceAddress(i: Instance): string {
   return i.address !== '' ? i.address : i.nodeAddress;

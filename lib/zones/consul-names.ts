@@ -7,9 +7,13 @@ export type ConsulQuery =
   | { kind: 'nameserver' }
   | { kind: 'service'; service: string; tag: string | undefined; dc: string | undefined }
   | { kind: 'node'; node: string; dc: string | undefined }
-  | { kind: 'addr'; address: string; dc: string | undefined };
+  | { kind: 'addr'; address: string; dc: string | undefined }
+  /** ent is an empty non-terminal (RFC 8020 §2): it exists because names exist below it, in dc when given. */
+  | { kind: 'ent'; dc: string | undefined };
 
 const NAMESERVER_LABEL = 'ns';
+/** KIND_LABELS are the labels that name a kind of lookup; each is an empty non-terminal itself. */
+const KIND_LABELS = new Set(['service', 'node', 'addr']);
 
 /**
  * parseConsulName reads the lower-case labels in front of the domain; undefined means
@@ -29,6 +33,12 @@ export function parseConsulName(labels: readonly string[]): ConsulQuery | undefi
     if (service === '' || proto === '') return undefined;
     return { kind: 'service', service, tag: proto === 'tcp' ? undefined : proto, dc: rest[0] };
   }
+  // One underscore label: the parent of an RFC 2782 name (`_tcp.service`, `_web`, `_tcp.dc1`).
+  if (labels[0]!.startsWith('_')) {
+    let rest = labels.slice(1);
+    if (rest[0] === 'service') rest = rest.slice(1);
+    return rest.length > 1 ? undefined : { kind: 'ent', dc: rest[0] };
+  }
   // <...>.<kind>[.<dc>]: the kind label is the last or the second-to-last label.
   const last = labels.length - 1;
   for (const at of [last, last - 1]) {
@@ -47,5 +57,8 @@ export function parseConsulName(labels: readonly string[]): ConsulQuery | undefi
       }
     }
   }
+  // Empty non-terminals: `service`, `node`, `addr`, `<dc>`, `service.<dc>` (RFC 8020 §2).
+  if (labels.length === 1) return { kind: 'ent', dc: KIND_LABELS.has(labels[0]!) ? undefined : labels[0] };
+  if (labels.length === 2 && KIND_LABELS.has(labels[0]!)) return { kind: 'ent', dc: labels[1] };
   return undefined;
 }

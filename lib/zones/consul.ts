@@ -5,7 +5,7 @@ import type { Answer } from '../answer/answer.js';
 import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
-import { healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
+import { hasTagBelow, healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
 import { thenLookup, type CatalogNode, type Instance, type Lookup } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
@@ -73,6 +73,10 @@ export class ConsulZone implements Zone {
         return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc), (node) => this.nodeAnswer(q, node)));
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
+      case 'ent':
+        // RFC 8020 §2: names exist below it, so NODATA; NXDOMAIN would tell a
+        // QNAME-minimising resolver (RFC 9156) that none of them exist.
+        return this.withDc(parsed.dc, () => nodata(this.soa()));
     }
   }
 
@@ -95,7 +99,8 @@ export class ConsulZone implements Zone {
   private serviceAnswer(q: ZoneQuery, dc: string, all: readonly Instance[] | undefined, tag: string | undefined): Answer {
     if (!all || all.length === 0) return nxdomain(this.soa());
     const tagged = tag === undefined ? all : withTag(all, tag);
-    if (tagged.length === 0) return nxdomain(this.soa());
+    // A tag prefix (`primary.db` when tag `v1.primary` exists) is an empty non-terminal.
+    if (tagged.length === 0) return tag !== undefined && hasTagBelow(all, tag) ? nodata(this.soa()) : nxdomain(this.soa());
     // Ours (SPEC §2): a registered service with no healthy instance is NODATA, not
     // Consul's NXDOMAIN, which a resolver may cache for the whole subtree (RFC 8020).
     const live = healthy(tagged, this.o);

@@ -15,7 +15,7 @@ export const testCatalog = {
     // web-5 duplicates web-1's node, address and port: one SRV for both.
     { name: 'web', id: 'web-5', node: 'node1', port: 8080, tags: ['http'] },
     { name: 'db', id: 'db-1', node: 'node1', port: 5432, tags: ['primary', 'v1.primary'] },
-    { name: 'db', id: 'db-2', node: 'node2', port: 5432, tags: ['replica'], priority: 2 },
+    { name: 'db', id: 'db-2', node: 'node2', port: 5432, tags: ['replica', 'v3.blue'], priority: 2 },
     { name: 'api', id: 'api-1', node: 'Node6', port: 9000 },
     { name: 'api', id: 'api-2', node: 'node1', address: 'fd00::7', port: 9001 },
     { name: 'payments', id: 'payments-1', node: 'node3', port: 7000, health: 'critical' },

@@ -1,0 +1,14 @@
+// Free loopback ports for the real servers tests start (etcd, unbound).
+import { createServer } from 'node:net';
+
+/** freePort asks the kernel for a TCP port free on 127.0.0.1 (the UDP port of that number is nearly always free too). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -34,10 +34,14 @@ export interface Config {
   soaMinTtl: number;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
+  /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
+  udpMaxSize: number;
   workers: number;
   recursors: Endpoint[];
   recursorStrategy: 'sequential' | 'random';
   recursorTimeoutMs: number;
+  /** recursorMaxConcurrent caps forwarded queries in flight. */
+  recursorMaxConcurrent: number;
   allowRecursion: string[];
   /** metrics is where to serve /metrics; undefined: off. */
   metrics: Endpoint | undefined;
@@ -192,12 +196,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     recursors: list('recursor').map((r) => parseRecursor(get('recursor').source, r)),
     recursorStrategy: recursorStrategy(get('recursor-strategy').source, str('recursor-strategy') ?? ''),
     recursorTimeoutMs: duration('recursor-timeout'),
+    recursorMaxConcurrent: integer('recursor-max-concurrent', 1, 1000000),
     allowRecursion: list('allow-recursion').map((c) => {
       if (!parseCidr(c)) fail(get('allow-recursion').source, `expected a CIDR like 10.0.0.0/8 or fc00::/7, got "${c}"`);
       return c;
     }),
     metrics: str('metrics') === undefined ? undefined : parseEndpoint(get('metrics').source, str('metrics')!),
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
+    // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
+    udpMaxSize: integer('udp-max-size', 512, 4096),
     logLevel,
   };
   return { kind: 'run', config };

@@ -30,6 +30,7 @@ export class Metrics {
   readonly duration: Histogram;
   readonly staleAnswers: Counter;
   readonly forwardRequests: Counter<'upstream' | 'rcode'>;
+  readonly forwardRejects: Counter;
 
   constructor(sources: () => readonly MetricSource[], cache: () => AnswerCache | undefined) {
     const registers = [this.registry];
@@ -87,6 +88,11 @@ export class Metrics {
     perSource('srvdns_registry_errors_total', 'Failed registry requests, lost watches and skipped malformed entries.', (s) => s.stats().errors, 'counter');
     perSource('srvdns_catalog_instances', 'Instances (or etcd records) held in memory.', (s) => s.stats().records, 'gauge');
     this.staleAnswers = new Counter({ name: 'srvdns_stale_answers_total', help: 'Answers served while their registry was unreachable.', registers });
+    this.forwardRejects = new Counter({
+      name: 'srvdns_forward_max_concurrent_rejects_total',
+      help: 'Queries answered SERVFAIL at once because --recursor-max-concurrent queries were already in flight.',
+      registers,
+    });
     this.forwardRequests = new Counter({ name: 'srvdns_forward_requests_total', help: 'Queries forwarded to recursors, by upstream and response code.', labelNames: ['upstream', 'rcode'], registers });
   }
 

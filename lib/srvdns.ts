@@ -24,9 +24,6 @@ import { SkyZone, skyTag } from './zones/skydns.js';
 import { Router } from './zones/router.js';
 import type { Zone } from './zones/zone.js';
 
-/** MAX_UDP_SIZE is the largest EDNS0 UDP payload srvdns sends and advertises. */
-export const MAX_UDP_SIZE = 4096;
-
 /** Server is a running srvdns. */
 export interface Server {
   /** endpoints are where it listens, with ports resolved (port 0 in the config picks one). */
@@ -164,14 +161,16 @@ export function buildHandler(config: Config, registry: Registry | undefined, sky
           upstreams: config.recursors,
           strategy: config.recursorStrategy,
           timeoutMs: config.recursorTimeoutMs,
+          maxConcurrent: config.recursorMaxConcurrent,
           log,
           onReply: metrics ? (upstream, rcode) => metrics.forwardRequests.inc({ upstream, rcode }) : undefined,
+          onLimit: metrics ? () => metrics.forwardRejects.inc() : undefined,
         })
       : undefined;
   return createHandler({
     router: new Router(buildZones(config, registry, sky)),
     log,
-    maxUdpSize: MAX_UDP_SIZE,
+    maxUdpSize: config.udpMaxSize,
     cache,
     forwarder,
     acl: forwarder ? new RecursionAcl(config.allowRecursion) : undefined,

@@ -119,3 +119,26 @@ t.test('names outside our zones in our answers get their addresses through the r
   const c = await query(closed.port, 'search.service.consul', 'SRV');
   t.same(c.additional, [], 'no recursion, no outside glue');
 });
+
+t.test('--recursor-max-concurrent: beyond the cap a forwarded query is SERVFAIL at once, counted; below it, answered again', async (t) => {
+  const slow = await upstream(t);
+  slow.behaviour = 'silent';
+  const srv = await startServer(testCatalog, ['--recursor', `127.0.0.1:${slow.port}`, '--recursor-timeout', '1500ms', '--recursor-max-concurrent', '3', '--metrics', '127.0.0.1:0']);
+  t.teardown(() => srv.stop());
+  // Three queries the silent recursor holds until the timeout.
+  const held = [1, 2, 3].map((i) => query(srv.port, `held${i}.example.com`, 'A', { timeoutMs: 4000 }));
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(slow.queries.udp, 3, 'three in flight');
+  for (const proto of ['udp', 'tcp'] as Proto[]) {
+    const started = Date.now();
+    const r = await query(srv.port, `over-${proto}.example.com`, 'A', { proto, timeoutMs: 4000 });
+    t.equal(r.rcode, 'SERVFAIL', `${proto}: over the cap`);
+    t.ok(Date.now() - started < 500, `${proto}: at once (${Date.now() - started} ms), not after the timeout`);
+  }
+  t.equal(slow.queries.udp, 3, 'the recursor was not asked beyond the cap');
+  const metrics = await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text();
+  t.match(metrics, /^srvdns_forward_max_concurrent_rejects_total 2$/m, 'counted');
+  await Promise.all(held);
+  slow.behaviour = 'answer';
+  t.equal((await query(srv.port, 'after.example.com', 'A')).rcode, 'NOERROR', 'the slots are given back');
+});

@@ -60,6 +60,26 @@ function srvTargetsUncompressed(raw: Buffer): { srv: number; compressed: number 
   return { srv: srvCount, compressed };
 }
 
+/** answerOwnersCompressed counts the answer records whose owner name is a compression pointer. */
+function answerOwnersCompressed(raw: Buffer): { answers: number; pointers: number } {
+  let at = 12;
+  while (raw[at] !== 0) at += raw[at]! + 1;
+  at += 5;
+  const count = raw.readUInt16BE(6);
+  let pointers = 0;
+  for (let i = 0; i < count; i++) {
+    if ((raw[at]! & 0xc0) === 0xc0) {
+      pointers++;
+      at += 2;
+    } else {
+      while (raw[at] !== 0 && (raw[at]! & 0xc0) !== 0xc0) at += raw[at]! + 1;
+      at += raw[at] === 0 ? 1 : 2;
+    }
+    at += 8 + 2 + raw.readUInt16BE(at + 8);
+  }
+  return { answers: count, pointers };
+}
+
 function glueMatchesAnswers(t: Test, answer: string[], additional: string[]): void {
   const targets = new Set(answer.map((a) => a.split(' ').pop()));
   const owners = new Set(additional.map((a) => a.split(' ')[0]));
@@ -82,11 +102,14 @@ t.test('the same over TCP is whole', async (t) => {
   glueMatchesAnswers(t, r.answer, r.additional);
 });
 
-t.test("UDP honours the client's EDNS0 buffer size", async (t) => {
-  for (const size of [1232, 4096]) {
+t.test("UDP honours the client's EDNS0 buffer size up to --udp-max-size, 1232 by default", async (t) => {
+  for (const size of [1000, 1232, 4096]) {
     const r = await query(srv.port, '_big._tcp.service.consul', 'SRV', { edns: { udpSize: size } });
-    t.ok(r.raw.length <= size, `${r.raw.length} <= ${size}`);
-    t.ok(r.raw.length > 512, 'more than 512 bytes were used');
+    const ceiling = Math.min(size, 1232);
+    t.ok(r.raw.length <= ceiling, `${size}: ${r.raw.length} <= ${ceiling}`);
+    t.ok(r.raw.length > ceiling - 100, `${size}: the room up to ${ceiling} bytes was used`);
+    t.equal(r.flags.tc, true, `${size}: TC set, the rest comes over TCP`);
+    t.equal((r.opt as unknown as { udpPayloadSize: number }).udpPayloadSize, 1232, `${size}: our OPT advertises 1232`);
     glueMatchesAnswers(t, r.answer, r.additional);
   }
   const small = await query(srv.port, '_big._tcp.service.consul', 'SRV', { edns: { udpSize: 100 } });
@@ -105,7 +128,25 @@ t.test('SRV targets are never compressed (RFC 2782)', async (t) => {
     const { srv: n, compressed } = srvTargetsUncompressed(r.raw);
     t.ok(n > 0, `${proto}: ${n} SRV records`);
     t.equal(compressed, 0, `${proto}: no compressed target`);
-    t.ok(r.raw.length < 9000 || proto === 'udp', 'owner names are compressed');
+    const owners = answerOwnersCompressed(r.raw);
+    t.equal(owners.pointers, owners.answers, `${proto}: every answer owner is a pointer to the question`);
+  }
+});
+
+t.test('--udp-max-size raises or lowers the ceiling, and our OPT says so', async (t) => {
+  for (const max of [512, 4096]) {
+    const s = await startServer(bigCatalog, ['--udp-max-size', String(max)]);
+    t.teardown(() => s.stop());
+    for (const proto of ['udp', 'tcp'] as Proto[]) {
+      const r = await query(s.port, '_big._tcp.service.consul', 'SRV', { proto, edns: { udpSize: 4096 } });
+      t.equal((r.opt as unknown as { udpPayloadSize: number }).udpPayloadSize, max, `${max} ${proto}: advertised`);
+      if (proto === 'tcp') {
+        t.equal(r.answer.length, 100, `${max} tcp: the whole answer`);
+        continue;
+      }
+      t.ok(r.raw.length <= max && r.raw.length > max - 100, `${max} udp: ${r.raw.length} bytes`);
+      t.equal(r.flags.tc, r.answer.length < 100, `${max} udp: TC exactly when records were left out`);
+    }
   }
 });
 
@@ -119,7 +160,7 @@ t.test('EDNS0: OPT echoed only when asked, DO echoed, unknown options ignored', 
   t.equal(withOpt.answer.length, 3, 'answered despite two options, one unknown');
   t.ok(withOpt.opt, 'OPT echoed');
   t.equal((withOpt.opt as unknown as { flags: number }).flags & packet.DNSSEC_OK, packet.DNSSEC_OK, 'DO echoed');
-  t.equal((withOpt.opt as unknown as { udpPayloadSize: number }).udpPayloadSize, 4096, 'our buffer size advertised');
+  t.equal((withOpt.opt as unknown as { udpPayloadSize: number }).udpPayloadSize, 1232, 'our buffer size advertised: the 1232 default');
 });
 
 t.test('EDNS version above 0 is BADVERS (RFC 6891 §6.1.3)', async (t) => {

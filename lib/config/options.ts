@@ -106,6 +106,18 @@ export const OPTIONS = {
     default: DEFAULT_ALLOW_RECURSION,
     help: 'clients that may recurse (loopback and private ranges by default); others get REFUSED outside our zones; repeatable',
   },
+  'udp-max-size': {
+    kind: 'integer',
+    arg: 'BYTES',
+    default: '1232',
+    help: 'largest UDP reply, and the EDNS buffer size we advertise (512-4096); larger answers set TC and come over TCP. 1232 avoids IP fragmentation (DNS Flag Day 2020)',
+  },
+  'recursor-max-concurrent': {
+    kind: 'integer',
+    arg: 'N',
+    default: '1000',
+    help: 'most forwarded queries in flight at once; beyond it, SERVFAIL at once (CoreDNS forward max_concurrent)',
+  },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
   'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
   'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },

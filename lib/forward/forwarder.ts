@@ -22,6 +22,10 @@ export interface ForwarderOptions {
   cacheEntries?: number;
   /** maxTtl caps how long an upstream answer is cached (seconds). */
   maxTtl?: number;
+  /** maxConcurrent caps queries in flight to the recursors (each holds a socket); beyond it, SERVFAIL at once. */
+  maxConcurrent: number;
+  /** onLimit hears of each query refused for maxConcurrent, for metrics. */
+  onLimit?: () => void;
 }
 
 interface Cached {
@@ -49,6 +53,8 @@ function minTtl(p: packet.Packet): number | undefined {
 export class Forwarder {
   private readonly cache: LRUCache<string, Cached>;
   private readonly log: Logger;
+  /** inflight counts queries waiting on the recursors. */
+  private inflight = 0;
 
   constructor(private readonly o: ForwarderOptions) {
     this.log = o.log.child({ component: 'forward' });
@@ -104,6 +110,21 @@ export class Forwarder {
   async forward(query: Buffer, q: Query, transport: 'udp' | 'tcp', limit: number): Promise<Buffer | undefined> {
     const hit = this.fromCache(q, limit);
     if (hit) return hit;
+    // A flood of outside names must not exhaust file descriptors or memory (CoreDNS's max_concurrent).
+    if (this.inflight >= this.o.maxConcurrent) {
+      this.o.onLimit?.();
+      return undefined;
+    }
+    this.inflight++;
+    try {
+      return await this.exchange(query, q, transport);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  /** exchange asks the recursors in order until one answers. */
+  private async exchange(query: Buffer, q: Query, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     for (const u of this.order()) {
       const label = upstreamLabel(u);
       let reply: Buffer;

@@ -17,3 +17,27 @@ export function createLogger(level: LogLevel): Logger {
 export const silentLogger: Logger = pino({ level: 'silent' });
 
 export type { Logger };
+
+/**
+ * LogLimiter keeps errors on the query path to one line per kind per period, so that an
+ * outage or a flood of bad queries cannot write logs at query rate. Lines held back are
+ * counted into the next line of their kind (`suppressed`).
+ */
+export class LogLimiter {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly periodMs = 1000) {}
+
+  /** allow tells how many lines of this kind were held back since the last one, or undefined to hold this one back too. */
+  allow(kind: string, now = Date.now()): number | undefined {
+    const seen = this.last.get(kind);
+    if (seen && now - seen.at < this.periodMs) {
+      seen.suppressed++;
+      return undefined;
+    }
+    // Kinds are few (error classes, registries, upstreams); forget them all if that ever stops being true.
+    if (!seen && this.last.size >= 1000) this.last.clear();
+    this.last.set(kind, { at: now, suppressed: 0 });
+    return seen?.suppressed ?? 0;
+  }
+}

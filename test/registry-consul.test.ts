@@ -1,13 +1,13 @@
 // The Consul registry against the Consul API stand-in: the shared conformance suite,
 // then DNS answers through a running srvdns as Consul changes, fails and comes back.
 import t, { type Test } from 'tap';
-import { silentLogger } from '../lib/log.js';
+import { silentLogger, type Logger } from '../lib/log.js';
 import { ConsulRegistry } from '../lib/registry/consul.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
 import { query } from './helpers/client.js';
 import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
 import { eventually, expect } from './helpers/eventually.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { capturingLogger, startServer, type TestServer } from './helpers/server.js';
 
 /** setCatalog makes the stand-in hold exactly this catalog, through /v1/catalog/register and /deregister. */
 async function setCatalog(consul: ConsulStandin, c: CatalogInput, previous: CatalogInput | undefined): Promise<void> {
@@ -81,12 +81,12 @@ const web = (id: string, node: string, address: string, status: string, extra: R
   Check: { CheckID: `service:${id}`, Name: 'http', Status: status, ServiceID: id },
 });
 
-async function withConsul(t: Test, flags: string[] = [], opts: ConstructorParameters<typeof ConsulStandin>[0] = {}): Promise<{ consul: ConsulStandin; srv: TestServer }> {
+async function withConsul(t: Test, flags: string[] = [], opts: ConstructorParameters<typeof ConsulStandin>[0] = {}, log?: Logger): Promise<{ consul: ConsulStandin; srv: TestServer }> {
   const consul = new ConsulStandin(opts);
   await consul.start();
   await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'passing'), opts.token);
   await consulPut(consul.url, '/v1/catalog/register', web('web-2', 'node2', '10.0.0.2', 'passing'), opts.token);
-  const srv = await startServer(null, ['--consul', consul.url, '--consul-wait', '10s', '--consul-timeout', '500ms', ...flags]);
+  const srv = await startServer(null, ['--consul', consul.url, '--consul-wait', '10s', '--consul-timeout', '500ms', ...flags], log);
   t.teardown(async () => {
     await srv.stop();
     await consul.stop();
@@ -257,4 +257,34 @@ t.test('hundreds of services: all answer, the cache stays bounded and evicted wa
   t.pass('300 services answered correctly');
   await eventually(() => expect(consul.blocking <= 50 + 2, `${consul.blocking} blocking queries open`));
   t.ok(consul.blocking <= 52, `${consul.blocking} blocking queries open for a cache of 50`);
+});
+
+t.test('a node whose name cannot be a DNS name costs its own record, never the reply', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  // A 64-octet label: Consul accepts it; RFC 1035 §2.3.4 does not.
+  const long = 'n'.repeat(64);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-9', long, '10.0.0.9', 'passing'));
+  for (const proto of ['udp', 'tcp'] as const) {
+    // The first query is a cold miss (the answer waits on Consul), the next ones come from memory.
+    for (let i = 0; i < 3; i++) {
+      const r = await query(srv.port, `_web._tcp.service.consul`, 'SRV', { proto });
+      t.equal(r.rcode, 'NOERROR', `${proto} ${i}: answered`);
+      t.same([...r.answer].sort(), ['_web._tcp.service.consul. 0 IN SRV 1 10 8080 node1.node.dc1.consul.', '_web._tcp.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.'], `${proto} ${i}: the other instances`);
+      t.equal(r.additional.length, 2, `${proto} ${i}: their glue`);
+    }
+  }
+  const a = await query(srv.port, 'web.service.consul', 'A');
+  t.equal(a.answer.length, 3, 'A records do not name the node: all three answer');
+});
+
+t.test('Consul down: failures on the query path log one line a second, not one per query', async (t) => {
+  const { log, lines } = capturingLogger();
+  const { consul, srv } = await withConsul(t, [], {}, log);
+  await consul.stop();
+  const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => query(srv.port, `node${i}.node.consul`, 'A', { timeoutMs: 3000 })));
+  t.ok(replies.every((r) => r.rcode === 'SERVFAIL'), '60 cold misses: SERVFAIL');
+  const failed = lines.filter((l) => l.msg === 'query failed');
+  const requests = lines.filter((l) => l.msg === 'consul request failed');
+  t.ok(failed.length >= 1 && failed.length <= 3, `${failed.length} 'query failed' lines for 60 failures`);
+  t.ok(requests.length <= 3, `${requests.length} 'consul request failed' lines`);
 });

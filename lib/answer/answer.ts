@@ -1,7 +1,8 @@
 // Answer is what a zone returns for one question: an RCODE and three record
 // sections. Negative answers carry the zone's SOA in AUTHORITY (RFC 2308 §2.1-2.2).
 import { Rcode } from '../dns/constants.js';
-import type { Rr } from '../dns/records.js';
+import { isValidName } from '../dns/names.js';
+import { targetOf, type Rr } from '../dns/records.js';
 
 /** Answer is a zone's authoritative reply, before encoding. */
 export interface Answer {
@@ -38,4 +39,22 @@ export function shuffle<T>(list: T[]): T[] {
     [list[i], list[j]] = [list[j]!, list[i]!];
   }
   return list;
+}
+
+/**
+ * encodableOnly drops the records that name something the wire cannot carry (a label
+ * over 63 octets, a name over 255: RFC 1035 §2.3.4), so that one bad registry entry
+ * costs its own records, never the reply. onSkip hears each name dropped.
+ */
+export function encodableOnly(answer: Answer, onSkip: (name: string) => void): Answer {
+  const ok = (rr: Rr): boolean => {
+    for (const name of [rr.name, targetOf(rr)]) {
+      if (name !== undefined && !isValidName(name)) {
+        onSkip(name);
+        return false;
+      }
+    }
+    return true;
+  };
+  return { ...answer, answers: answer.answers.filter(ok), authority: answer.authority.filter(ok), additional: answer.additional.filter(ok) };
 }

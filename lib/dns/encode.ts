@@ -4,7 +4,7 @@
 // not in RFC 1035), because newer c-ares — Node's resolver — rejects them.
 import { ipv6Bytes } from './addr.js';
 import { RRClass, RRType } from './constants.js';
-import { nameLabels } from './names.js';
+import { MAX_LABEL, MAX_NAME, nameLabels } from './names.js';
 import type { Rr } from './records.js';
 
 /** ResponseHeader is what the header of an answer says. */
@@ -43,6 +43,14 @@ const MAX_MESSAGE = 65535;
 export class MessageTooLarge extends Error {
   constructor() {
     super('dns/encode: message exceeds 65535 bytes');
+  }
+}
+
+/** UnencodableName is thrown for a name with a label over 63 octets or over 255 octets in all (RFC 1035 §2.3.4). */
+export class UnencodableName extends Error {
+  constructor(readonly dnsName: string) {
+    super(`dns/encode: name cannot be encoded (label over 63 or name over 255 octets): "${dnsName.slice(0, 300)}"`);
+    this.name = 'UnencodableName';
   }
 }
 
@@ -94,6 +102,7 @@ class Writer {
     }
     // Plain names (no escapes): labels and suffixes by index, no copies.
     const end = name.endsWith('.') ? name.length - 1 : name.length;
+    if (end + 2 > MAX_NAME) throw new UnencodableName(name);
     let start = 0;
     while (start < end) {
       const key = name.slice(start, end);
@@ -106,7 +115,7 @@ class Writer {
       let dot = name.indexOf('.', start);
       if (dot < 0 || dot > end) dot = end;
       const length = dot - start;
-      if (length === 0 || length > 63) throw new Error(`dns/encode: bad label in name "${name}"`);
+      if (length === 0 || length > MAX_LABEL) throw new UnencodableName(name);
       this.room(length + 1);
       this.buf[this.pos++] = length;
       this.pos += this.buf.write(name.slice(start, dot), this.pos, 'latin1');
@@ -118,6 +127,7 @@ class Writer {
   /** escapedName is name() for names with RFC 1035 escapes; its keys never meet plain ones. */
   private escapedName(name: string, compress: boolean, wholeOnly: boolean): void {
     const labels = nameLabels(name);
+    if (labels.reduce((n, l) => n + l.length + 1, 1) > MAX_NAME) throw new UnencodableName(name);
     for (let i = 0; i < labels.length; i++) {
       const key = `\u0001${labels
         .slice(i)
@@ -130,7 +140,7 @@ class Writer {
       }
       if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) this.offsets.set(key, this.pos);
       const label = labels[i]!;
-      if (label.length === 0 || label.length > 63) throw new Error(`dns/encode: bad label in name "${name}"`);
+      if (label.length === 0 || label.length > MAX_LABEL) throw new UnencodableName(name);
       this.u8(label.length);
       this.bytes(label);
     }

@@ -63,12 +63,29 @@ export function nameLabels(name: string): Buffer[] {
   return labels;
 }
 
-/** isValidName tells whether a presentation name fits the wire limits. */
+/**
+ * isValidName tells whether a presentation name can be written on the wire: labels of
+ * 1 to 63 octets, at most 255 octets in all (RFC 1035 §2.3.4). Plain names are checked
+ * without copying.
+ */
 export function isValidName(name: string): boolean {
+  if (!name.includes('\\')) {
+    const end = name.endsWith('.') ? name.length - 1 : name.length;
+    // One length octet per label, the labels, the root octet: end + 2, or 1 for the root.
+    if (end + 2 > MAX_NAME) return false;
+    let start = 0;
+    while (start < end) {
+      let dot = name.indexOf('.', start);
+      if (dot < 0 || dot > end) dot = end;
+      if (dot === start || dot - start > MAX_LABEL) return false;
+      start = dot + 1;
+    }
+    return true;
+  }
   const labels = nameLabels(name);
   let total = 1;
   for (const l of labels) {
-    if (l.length > MAX_LABEL) return false;
+    if (l.length === 0 || l.length > MAX_LABEL) return false;
     total += l.length + 1;
   }
   return total <= MAX_NAME;

@@ -8,7 +8,7 @@ import * as packet from 'dns-packet';
 import { LRUCache } from 'lru-cache';
 import { rcodeName } from '../dns/constants.js';
 import type { Query } from '../dns/parse.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import { exchangeTcp, exchangeUdp, upstreamLabel, type Upstream } from './upstream.js';
 
 /** ForwarderOptions configure recursion. */
@@ -53,6 +53,7 @@ function minTtl(p: packet.Packet): number | undefined {
 export class Forwarder {
   private readonly cache: LRUCache<string, Cached>;
   private readonly log: Logger;
+  private readonly logLimiter = new LogLimiter();
   /** inflight counts queries waiting on the recursors. */
   private inflight = 0;
 
@@ -133,7 +134,8 @@ export class Forwarder {
         if ((reply[2]! & 0x02) !== 0 && transport === 'tcp') reply = await exchangeTcp(u, query, this.o.timeoutMs);
       } catch (err) {
         this.o.onReply?.(label, 'TIMEOUT');
-        this.log.warn({ upstream: label, err: (err as Error).message }, 'recursor failed');
+        const suppressed = this.logLimiter.allow(label);
+        if (suppressed !== undefined) this.log.warn({ upstream: label, err: (err as Error).message, suppressed }, 'recursor failed');
         continue;
       }
       const rcode = reply[3]! & 0x0f;

@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
 import {
   decodeAgentSelf,
@@ -66,6 +66,7 @@ export class ConsulRegistry implements Registry {
   private datacenters: { names: Set<string>; at: number } | undefined;
   private stopped = false;
   private readonly skipped = new Set<string>();
+  private readonly logLimiter = new LogLimiter();
   /** errors counts failed requests to Consul, for metrics. */
   errors = 0;
   /** lastOk and lastError are when Consul last answered and last failed (ms). */
@@ -92,7 +93,9 @@ export class ConsulRegistry implements Registry {
   private failed(what: string, err: unknown): void {
     this.errors++;
     this.lastError = Date.now();
-    this.log.warn({ err: err instanceof Error ? err.message : String(err), what }, 'consul request failed; serving the last good data');
+    // Cold misses fail per query during an outage: one line a second, with a count.
+    const suppressed = this.logLimiter.allow('failed');
+    if (suppressed !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), what, suppressed }, 'consul request failed');
   }
 
   private skip(why: string): void {

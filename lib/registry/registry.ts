@@ -46,5 +46,6 @@ export interface SourceStats {
 export class RegistryUnavailable extends Error {
   constructor(registry: string, reason: string) {
     super(`registry/${registry}: unavailable: ${reason}`);
+    this.name = 'RegistryUnavailable';
   }
 }

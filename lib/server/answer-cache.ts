@@ -90,6 +90,8 @@ export class AnswerCache {
   private bytes = 0;
   hits = 0;
   misses = 0;
+  /** generation counts the changes that dropped answers (invalidate, clear): what was true before may not be now. */
+  generation = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -168,6 +170,7 @@ export class AnswerCache {
 
   /** invalidate drops every entry built with tag. */
   invalidate(tag: string): void {
+    this.generation++;
     const entries = this.byTag.get(tag);
     if (!entries) return;
     this.byTag.delete(tag);
@@ -175,6 +178,7 @@ export class AnswerCache {
   }
 
   clear(): void {
+    this.generation++;
     this.buckets.clear();
     this.order.clear();
     this.byTag.clear();

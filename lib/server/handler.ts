@@ -1,12 +1,12 @@
 // The one pipeline every query goes through, UDP or TCP:
 // scan -> cached bytes; or decode -> check -> route -> lookup and build -> fit -> encode -> cache.
-import type { Answer } from '../answer/answer.js';
+import { encodableOnly, type Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
-import { encodeMessage, type AnswerLayout, type Message } from '../dns/encode.js';
+import { encodeMessage, UnencodableName, type AnswerLayout, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import { Scan, scanQuery } from '../dns/scan.js';
-import type { Logger } from '../log.js';
+import { LogLimiter, type Logger } from '../log.js';
 import type { Router } from '../zones/router.js';
 import type { RecursionAcl } from '../forward/acl.js';
 import { completeAnswer, outsideTargets } from '../forward/addresses.js';
@@ -76,10 +76,31 @@ function formerr(id: number, flags: number): Buffer {
 export function createHandler(o: HandlerOptions): Handler {
   const log = o.log.child({ component: 'server/handler' });
 
+  const limiter = new LogLimiter();
+  // A name the wire cannot carry is logged once until the catalog changes (the answer cache's generation).
+  const skipped = new Set<string>();
+  let skippedAt = -1;
+  const onSkip = (name: string): void => {
+    const generation = o.cache?.generation ?? 0;
+    if (generation !== skippedAt || skipped.size > 10000) {
+      skipped.clear();
+      skippedAt = generation;
+    }
+    if (skipped.has(name)) return;
+    skipped.add(name);
+    log.warn({ name: name.slice(0, 300) }, 'skipping a record whose name cannot be encoded (a label over 63 or a name over 255 octets); the rest answers');
+  };
   const finish = (q: Query, transport: Transport, answer: Answer | undefined, layout?: AnswerLayout, ra = false): Buffer => {
     // No zone took the name, and no recursion for this client: REFUSED.
     const msg = answer ? reply(q, answer.rcode, answer, o.maxUdpSize, true, ra) : reply(q, Rcode.REFUSED, undefined, o.maxUdpSize, true, ra);
-    return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize), layout);
+    try {
+      return fitMessage(msg, sizeLimit(q, transport, o.maxUdpSize), layout);
+    } catch (err) {
+      // One bad registry entry costs its own records, not the reply. Checked only when
+      // encoding fails, so that good answers pay nothing for it.
+      if (!(err instanceof UnencodableName) || !answer) throw err;
+      return fitMessage(reply(q, answer.rcode, encodableOnly(answer, onSkip), o.maxUdpSize, true, ra), sizeLimit(q, transport, o.maxUdpSize), layout);
+    }
   };
   /** recurse forwards a question no zone answers; every recursor failing is SERVFAIL. */
   const recurse = (packet: Buffer, q: Query, transport: Transport): Promise<Buffer> =>
@@ -88,7 +109,9 @@ export function createHandler(o: HandlerOptions): Handler {
       (err: unknown) => failed(q, err),
     );
   const failed = (q: Query, err: unknown): Buffer => {
-    log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type }, 'query failed');
+    // At most one line per kind of error a second: an outage must not log at query rate.
+    const suppressed = limiter.allow(err instanceof Error ? err.name : 'unknown');
+    if (suppressed !== undefined) log.error({ err: err instanceof Error ? err.message : String(err), qname: q.name, qtype: q.type, suppressed }, 'query failed');
     return encodeMessage(reply(q, rcodeFromError(err), undefined, o.maxUdpSize));
   };
   const inZone = (name: string): boolean => o.router.zoneFor(name.toLowerCase()) !== undefined;
@@ -160,11 +183,14 @@ export function createHandler(o: HandlerOptions): Handler {
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
       return sent(transport, q.type, wire, !healthy);
     };
+    // Whatever throws — the lookup, building, encoding, or a step that waits — reaches
+    // fail: every query gets a reply.
     const fail = (err: unknown): Buffer => sent(transport, q.type, failed(q, err));
     try {
       const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
-      if (answer instanceof Promise) return answer.then(done, fail);
-      return done(answer);
+      if (answer instanceof Promise) return answer.then(done).catch(fail);
+      const out = done(answer);
+      return out instanceof Promise ? out.catch(fail) : out;
     } catch (err) {
       return fail(err);
     }

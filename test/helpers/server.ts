@@ -3,9 +3,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
 import { start, type Server } from '../../lib/srvdns.js';
 
 export interface TestServer {
@@ -18,8 +19,8 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** startServer starts srvdns on 127.0.0.1 with a catalog file (or, with catalog null, only the flags). */
-export async function startServer(catalog: unknown, flags: string[] = []): Promise<TestServer> {
+/** startServer starts srvdns on 127.0.0.1 with a catalog file (or, with catalog null, only the flags), logging to log (nowhere by default). */
+export async function startServer(catalog: unknown, flags: string[] = [], log: Logger = silentLogger): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'srvdns-test-'));
   const file = join(dir, 'catalog.yaml');
   const write = (c: unknown): void => writeFileSync(file, typeof c === 'string' ? c : stringify(c));
@@ -27,7 +28,7 @@ export async function startServer(catalog: unknown, flags: string[] = []): Promi
   const registry = catalog === null ? [] : ['--file', file];
   const request = loadConfig(['--listen', '127.0.0.1:0', ...registry, '--log-level', 'silent', ...flags], {});
   if (request.kind !== 'run') throw new Error('expected a run request');
-  const server = await start(request.config, silentLogger);
+  const server = await start(request.config, log);
   return {
     port: server.endpoints[0]!.port,
     server,
@@ -50,4 +51,11 @@ export async function startOnBothApis(t: { teardown(fn: () => Promise<void>): vo
     await srv2.stop();
   });
   return { srv3, srv2 };
+}
+
+/** capturingLogger logs JSON lines into lines, for tests that count what srvdns logs. */
+export function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
 }

@@ -53,7 +53,7 @@ function buildZones(config: Config, registry: Registry | undefined, sky: readonl
   const nameserverAddresses = config.listen.map((e) => e.host).filter((h) => !isUnspecified(h));
   const zones: Zone[] = sky.map(
     (s) =>
-      new SkyZone({ origin: s.source.zone, prefix: s.source.prefix, store: s.store, ttl: config.ttl, soaMinTtl: config.soaMinTtl, nameserverAddresses, healthy: () => s.healthy() }),
+      new SkyZone({ origin: s.source.zone, prefix: s.source.prefix, store: s.store, ttl: config.ttl, soaMinTtl: config.soaMinTtl, nameserverAddresses, source: s }),
   );
   if (!registry) return zones;
   for (const origin of [config.domain, config.altDomain]) {
@@ -113,7 +113,6 @@ export function createRegistry(config: Config, log: Logger): Registry | undefine
     return new ConsulRegistry({
       ...config.consul,
       datacenter: config.datacenter,
-      maxStaleMs: config.maxStaleMs,
       cacheSize: config.cacheSize,
       cacheIdleMs: config.cacheIdleMs,
       log,
@@ -171,6 +170,7 @@ export function buildHandler(config: Config, registry: Registry | undefined, sky
     router: new Router(buildZones(config, registry, sky)),
     log,
     maxUdpSize: config.udpMaxSize,
+    maxStaleMs: config.maxStaleMs,
     cache,
     forwarder,
     acl: forwarder ? new RecursionAcl(config.allowRecursion) : undefined,

@@ -40,7 +40,6 @@ function registry(consul: ConsulStandin, extra: Partial<ConstructorParameters<ty
     waitMs: 10000,
     timeoutMs: 1000,
     datacenter: undefined,
-    maxStaleMs: 3600000,
     cacheSize: 100,
     cacheIdleMs: 3600000,
     log: silentLogger,
@@ -231,12 +230,26 @@ t.test('Consul down: stale answers flow, cold misses SERVFAIL fast, and it recov
   t.equal((await query(srv.port, 'node1.node.consul', 'A')).rcode, 'NOERROR', 'cold misses work again');
 });
 
-t.test('past --max-stale, SERVFAIL', async (t) => {
-  const { consul, srv } = await withConsul(t, ['--max-stale', '300ms']);
+t.test('--max-stale counts from when Consul stopped answering: current while a blocking query waits, stale after, then SERVFAIL', async (t) => {
+  // A max-stale far shorter than the blocking wait (10s): data is current while Consul is up.
+  const { consul, srv } = await withConsul(t, ['--max-stale', '1s', '--metrics', '127.0.0.1:0']);
   t.equal((await srvOf(srv.port)).length, 2);
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const name of ['_web._tcp.service.consul', 'nope.service.consul']) {
+    const r = await query(srv.port, name, 'SRV');
+    t.not(r.rcode, 'SERVFAIL', `${name}: Consul up for longer than max-stale, blocking query in flight: still current (${r.rcode})`);
+  }
   await consul.stop();
+  const down = Date.now();
+  // Within max-stale of the outage: the last data, counted as stale.
+  await eventually(async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text();
+    expect((await srvOf(srv.port)).length === 2 && /^srvdns_stale_answers_total [1-9]/m.test(metrics), 'a stale answer counted');
+  }, 900, 20);
+  t.ok(Date.now() - down < 1000, 'stale answers flowed within max-stale');
   await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'SRV')).rcode === 'SERVFAIL', 'SERVFAIL'), 3000);
-  t.pass('too stale to serve');
+  t.ok(Date.now() - down >= 1000, `SERVFAIL only after max-stale (${Date.now() - down} ms)`);
+  t.equal((await query(srv.port, 'nope.service.consul', 'A')).rcode, 'SERVFAIL', 'unknown names too: the service list is as stale');
 });
 
 t.test('ACL token sent as X-Consul-Token', async (t) => {

@@ -9,6 +9,7 @@ import { RegistratorRegistry } from '../lib/registry/registrator.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
 import { query } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
+import { freePort } from './helpers/ports.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { startOnBothApis, startServer } from './helpers/server.js';
 
@@ -110,6 +111,40 @@ t.test('etcd killed mid-run: the last copy answers; restarted: fresh again witho
   t.pass('both recovered');
 });
 
+t.test('--max-stale: etcd gone, the last copy answers (counted stale) for max-stale, then SERVFAIL; back, fresh again', async (t) => {
+  const flags = ['--max-stale', '1500ms', '--metrics', '127.0.0.1:0'];
+  const srv3 = await startServer(null, ['--etcd', etcd.url, ...flags]);
+  const srv2 = await startServer(null, ['--etcd', etcd.url, '--etcd-api', 'v2', ...flags]);
+  t.teardown(async () => {
+    await srv3.stop();
+    await srv2.stop();
+  });
+  await etcd.v3.put('/skydns/local/skydns/stale/1').value('{"host":"10.4.0.1"}');
+  await etcd.v2Set('/skydns/local/skydns/stale/1', '{"host":"10.4.0.1"}');
+  for (const srv of [srv3, srv2]) await eventually(async () => expect((await query(srv.port, 'stale.skydns.local', 'A')).answer.length === 1, 'before'));
+  // Following etcd for longer than max-stale is current, not stale.
+  await new Promise((r) => setTimeout(r, 1700));
+  for (const srv of [srv3, srv2]) t.equal((await query(srv.port, 'stale.skydns.local', 'A')).rcode, 'NOERROR', 'current while the watch is open');
+  await etcd.kill();
+  const down = Date.now();
+  for (const [api, srv] of [['v3', srv3], ['v2', srv2]] as const) {
+    await eventually(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text();
+      expect((await query(srv.port, 'stale.skydns.local', 'A')).answer.length === 1 && /^srvdns_stale_answers_total [1-9]/m.test(metrics), `${api}: a stale answer counted`);
+    }, 1200, 20);
+  }
+  t.ok(Date.now() - down < 1500, 'both answered stale within max-stale');
+  for (const [api, srv] of [['v3', srv3], ['v2', srv2]] as const) {
+    await eventually(async () => expect((await query(srv.port, 'stale.skydns.local', 'A')).rcode === 'SERVFAIL', `${api}: SERVFAIL`), 4000);
+    t.ok(Date.now() - down >= 1500, `${api}: SERVFAIL only after max-stale (${Date.now() - down} ms)`);
+  }
+  await etcd.start();
+  for (const [api, srv] of [['v3', srv3], ['v2', srv2]] as const) {
+    await eventually(async () => expect((await query(srv.port, 'stale.skydns.local', 'A')).answer.length === 1, `${api}: current again`), 15000);
+  }
+  t.pass('both answer again once etcd is back');
+});
+
 t.test('a watch whose revision was compacted away reads everything again', async (t) => {
   const lines: string[] = [];
   const log = pino(new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) }));
@@ -119,19 +154,23 @@ t.test('a watch whose revision was compacted away reads everything again', async
   await mirror.start(5000);
   t.teardown(() => mirror.stop());
   t.equal(keys.get('/compact/a'), '1');
-  // Take etcd away, change and compact while the watch cannot follow, then let it reconnect.
+  // Take etcd away from the mirror: while it listens on another port, change and compact
+  // past the mirror's revision; then back on its own port, the watch cannot resume.
+  const port = etcd.clientPort;
   await etcd.kill();
+  etcd.clientPort = await freePort();
   await etcd.start();
   for (let i = 0; i < 20; i++) await etcd.v3.put('/compact/a').value(String(i + 2));
   await etcd.v3.put('/compact/b').value('new');
   const rev = (await etcd.v3.get('/compact/b').exec()).header.revision;
   await etcd.v3.kv.compact({ revision: rev, physical: true });
+  await etcd.kill();
+  etcd.clientPort = port;
+  await etcd.start();
   await eventually(() => expect(keys.get('/compact/a') === '21' && keys.get('/compact/b') === 'new', JSON.stringify([...keys])), 15000);
   t.pass('the mirror caught up after compaction');
   t.ok(mirror.errors > 0, 'the lost watch was seen and counted');
-  // Whether the reconnect found its revision compacted (full re-read) or was quick enough
-  // to follow the writes depends on timing; both must end with every write mirrored.
-  t.comment(lines.some((l) => l.includes('reading everything again')) ? 'took the full re-read path' : 'reconnected before the compaction');
+  t.ok(lines.some((l) => l.includes('reading everything again')), 'the compacted watch was cancelled and the prefix read again');
 });
 
 t.test('10,000 keys: read at start, every one answers', async (t) => {

@@ -9,7 +9,10 @@ import { stringify } from 'yaml';
 import { silentLogger } from '../lib/log.js';
 import { FileRegistry } from '../lib/registry/file.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { testCatalog } from './helpers/catalog.js';
+import { query } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
+import { startServer } from './helpers/server.js';
 
 function tempFile(name = 'catalog.yaml'): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'srvdns-file-'));
@@ -128,4 +131,24 @@ t.test('an edit applies within a second', async (t) => {
   writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 80}]\n');
   await eventually(() => expect(registry.service('web', 'dc1') !== undefined, 'web appeared'), 1000, 10);
   t.ok(Date.now() - started < 1000, `applied after ${Date.now() - started} ms`);
+});
+
+t.test('--max-stale: a catalog file that cannot be read keeps answering for max-stale, then SERVFAIL; back, served again', async (t) => {
+  const srv = await startServer(testCatalog, ['--max-stale', '1s', '--metrics', '127.0.0.1:0']);
+  t.teardown(() => srv.stop());
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).answer.length, 3);
+  // Readable for longer than max-stale is current.
+  await new Promise((r) => setTimeout(r, 1200));
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).rcode, 'NOERROR', 'current while readable');
+  rmSync(srv.file);
+  const gone = Date.now();
+  await eventually(async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text();
+    expect((await query(srv.port, 'web.service.consul', 'A')).answer.length === 3 && /^srvdns_stale_answers_total [1-9]/m.test(metrics), 'a stale answer counted');
+  }, 900, 20);
+  await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'A')).rcode === 'SERVFAIL', 'SERVFAIL'), 3000);
+  t.ok(Date.now() - gone >= 1000, `SERVFAIL only after max-stale (${Date.now() - gone} ms)`);
+  srv.write(testCatalog);
+  await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'A')).answer.length === 3, 'served again'), 3000);
+  t.pass('the file is back and served');
 });

@@ -3,7 +3,8 @@
 // one request); from then on one blocking-query loop per cached service keeps it
 // current, and a DNS query never waits on Consul. A watch on /v1/catalog/services tells
 // which services exist, so unknown names are NXDOMAIN from memory. When Consul is down
-// the last good data keeps answering, up to --max-stale, and the loops recover alone.
+// the last good data keeps answering (for --max-stale: staleness.ts), and the loops
+// recover alone.
 import { LRUCache } from 'lru-cache';
 import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
@@ -21,12 +22,12 @@ import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
 import { firstSyncOrTimeout } from './connect.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
 import { RegistryUnavailable, type Registry, type SourceStats } from './registry.js';
+import { Liveness } from './staleness.js';
 
 /** ConsulRegistryOptions configure the Consul registry. */
 export interface ConsulRegistryOptions extends ConsulHttpOptions {
   /** datacenter overrides the agent's own (from /v1/agent/self). */
   datacenter: string | undefined;
-  maxStaleMs: number;
   cacheSize: number;
   /** cacheIdleMs evicts an entry (and stops its watch) when no query used it for this long. */
   cacheIdleMs: number;
@@ -40,8 +41,6 @@ export interface ConsulRegistryOptions extends ConsulHttpOptions {
 /** Entry is one cached Consul read and the loop that keeps it fresh. */
 interface Entry<T> {
   value: T;
-  /** fetchedAt is when Consul last answered for this entry (ms). */
-  fetchedAt: number;
   watch: BlockingWatch<unknown> | undefined;
 }
 
@@ -61,7 +60,6 @@ export class ConsulRegistry implements Registry {
   private readonly loops: BlockingWatch<unknown>[] = [];
   /** services maps lower-case names to Consul's spelling; undefined until the first sync. */
   private services: Map<string, string> | undefined;
-  private servicesAt = 0;
   private nodesByAddress = new Map<string, CatalogNode[]>();
   private datacenters: { names: Set<string>; at: number } | undefined;
   private stopped = false;
@@ -69,9 +67,9 @@ export class ConsulRegistry implements Registry {
   private readonly logLimiter = new LogLimiter();
   /** errors counts failed requests to Consul, for metrics. */
   errors = 0;
-  /** lastOk and lastError are when Consul last answered and last failed (ms). */
+  /** lastOk is when Consul last answered (ms). */
   lastOk = 0;
-  private lastError = 0;
+  private readonly liveness = new Liveness();
 
   constructor(private readonly o: ConsulRegistryOptions) {
     this.http = new ConsulHttp(o);
@@ -92,7 +90,7 @@ export class ConsulRegistry implements Registry {
 
   private failed(what: string, err: unknown): void {
     this.errors++;
-    this.lastError = Date.now();
+    this.liveness.down();
     // Cold misses fail per query during an outage: one line a second, with a count.
     const suppressed = this.logLimiter.allow('failed');
     if (suppressed !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), what, suppressed }, 'consul request failed');
@@ -120,7 +118,6 @@ export class ConsulRegistry implements Registry {
             const next = new Map(names.map((n) => [n.toLowerCase(), n]));
             const changed = !this.services || this.services.size !== next.size || names.some((n) => !this.services!.has(n.toLowerCase()));
             this.services = next;
-            this.servicesAt = Date.now();
             this.ok();
             if (changed) this.notify({ kind: 'all' });
             resolve();
@@ -188,7 +185,11 @@ export class ConsulRegistry implements Registry {
   }
 
   healthy(): boolean {
-    return this.lastOk > 0 && this.lastOk >= this.lastError;
+    return this.liveness.current();
+  }
+
+  staleSince(): number {
+    return this.liveness.staleSince();
   }
 
   stats(): SourceStats {
@@ -200,6 +201,7 @@ export class ConsulRegistry implements Registry {
   /** ok records an answer from Consul. */
   private ok(): void {
     this.lastOk = Date.now();
+    this.liveness.up();
   }
 
   hasDatacenter(dc: string): Lookup<boolean> {
@@ -229,20 +231,13 @@ export class ConsulRegistry implements Registry {
     return p;
   }
 
-  private fresh<T>(entry: Entry<T>): T {
-    if (Date.now() - entry.fetchedAt > this.o.maxStaleMs) {
-      throw new RegistryUnavailable('consul', `data older than max-stale (${Math.round(this.o.maxStaleMs / 1000)}s)`);
-    }
-    return entry.value;
-  }
-
   /**
    * cached returns a cached, watched value or fetches it once: the first read is
    * non-blocking, then a blocking loop from its index keeps the entry current.
    */
   private cached<T>(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, decode: (body: unknown) => T, change: CatalogChange): Lookup<T> {
     const hit = this.cache.get(key) as Entry<T> | undefined;
-    if (hit) return this.fresh(hit);
+    if (hit) return hit.value;
     return this.shared(key, async () => {
       let first: BlockingResult<unknown>;
       let value: T;
@@ -254,7 +249,7 @@ export class ConsulRegistry implements Registry {
         this.failed(key, err);
         throw new RegistryUnavailable('consul', `${key}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const entry: Entry<T> = { value, fetchedAt: Date.now(), watch: undefined };
+      const entry: Entry<T> = { value, watch: undefined };
       if (!this.stopped) {
         entry.watch = new BlockingWatch<unknown>(
           {
@@ -262,7 +257,6 @@ export class ConsulRegistry implements Registry {
             fetch: (index, signal) => read(index, signal),
             onData: (body) => {
               const next = decode(body);
-              entry.fetchedAt = Date.now();
               this.ok();
               // A return is no proof of a change (Consul docs): compare what we serve.
               if (JSON.stringify(next) !== JSON.stringify(entry.value)) {
@@ -296,10 +290,7 @@ export class ConsulRegistry implements Registry {
     if (local && this.services) {
       // Unknown names are answered from memory (the service list is watched).
       const known = this.services.get(name.toLowerCase());
-      if (known === undefined) {
-        if (Date.now() - this.servicesAt > this.o.maxStaleMs) throw new RegistryUnavailable('consul', 'service list older than max-stale');
-        return undefined;
-      }
+      if (known === undefined) return undefined;
       spelled = known;
     }
     const key = `service/${dc.toLowerCase()}/${spelled}`;

@@ -22,6 +22,8 @@ export interface KeyMirror {
   synced(): boolean;
   /** healthy tells whether the mirror is following etcd now (not cut off from it). */
   healthy(): boolean;
+  /** staleSince is 0 while healthy, else when etcd stopped answering (see staleness.ts). */
+  staleSince(): number;
   /** errors counts failed requests and lost watches. */
   readonly errors: number;
   /** lastSync is when the mirror last knew it was current (ms), 0 before the first read. */

@@ -5,6 +5,7 @@
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../log.js';
+import { Liveness } from './staleness.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
 import { firstSyncOrTimeout, keepAliveAgent } from './connect.js';
 import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
@@ -59,13 +60,16 @@ export class EtcdV2Mirror implements KeyMirror {
     this.agent = keepAliveAgent(this.secure, conn);
   }
 
-  private up = false;
+  private readonly liveness = new Liveness();
 
   synced(): boolean {
     return this.lastSync > 0;
   }
   healthy(): boolean {
-    return this.up;
+    return this.liveness.current();
+  }
+  staleSince(): number {
+    return this.liveness.staleSince();
   }
 
   private get(query: string, timeoutMs: number): Promise<V2Response> {
@@ -112,7 +116,7 @@ export class EtcdV2Mirror implements KeyMirror {
       } catch (err) {
         if (this.stopped) return;
         this.errors++;
-        this.up = false;
+        this.liveness.down();
         const cleared = err instanceof EtcdV2Error && err.code === 401;
         if (!cleared) {
           failures++;
@@ -141,7 +145,7 @@ export class EtcdV2Mirror implements KeyMirror {
     this.sink.reset(copy);
     this.sink.commit();
     this.lastSync = Date.now();
-    this.up = true;
+    this.liveness.up();
     this.first?.();
     return (res.etcdIndex ?? res.body.index ?? 0) + 1;
   }
@@ -166,7 +170,7 @@ export class EtcdV2Mirror implements KeyMirror {
     }
     this.sink.commit();
     this.lastSync = Date.now();
-    this.up = true;
+    this.liveness.up();
     return (node.modifiedIndex ?? waitIndex) + 1;
   }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Etcd3, IOptions, Watcher } from 'etcd3';
 import type { Logger } from '../log.js';
+import { Liveness } from './staleness.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
 import { firstSyncOrTimeout } from './connect.js';
 import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
@@ -58,13 +59,16 @@ export class EtcdV3Mirror implements KeyMirror {
     this.options = options;
   }
 
-  private up = false;
+  private readonly liveness = new Liveness();
 
   synced(): boolean {
     return this.lastSync > 0;
   }
   healthy(): boolean {
-    return this.up;
+    return this.liveness.current();
+  }
+  staleSince(): number {
+    return this.liveness.staleSince();
   }
 
   async start(timeoutMs: number): Promise<void> {
@@ -95,13 +99,13 @@ export class EtcdV3Mirror implements KeyMirror {
         this.sink.reset(copy);
         this.sink.commit();
         this.lastSync = Date.now();
-        this.up = true;
+        this.liveness.up();
         this.first?.();
         break;
       } catch (err) {
         failures++;
         this.errors++;
-        this.up = false;
+        this.liveness.down();
         this.log.warn({ err: (err as Error).message, prefix: this.prefix }, 'etcd read failed; serving the last copy');
         await this.sleeper.sleep(backoffDelay(BACKOFF, failures));
       }
@@ -120,25 +124,25 @@ export class EtcdV3Mirror implements KeyMirror {
       }
       this.sink.commit();
       this.lastSync = Date.now();
-      this.up = true;
+      this.liveness.up();
     });
     // The client reconnects a dropped stream from the last revision by itself; a
     // cancelled watch (its revision compacted away) needs a full re-read.
     watcher.on('disconnected', (err: Error) => {
       this.errors++;
-      this.up = false;
+      this.liveness.down();
       this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd watch disconnected; serving the last copy');
     });
     watcher.on('connected', () => {
       if (this.lastSync > 0) this.lastSync = Date.now();
-      this.up = true;
+      this.liveness.up();
     });
     watcher.on('error', (err: Error) => {
       if (this.watcher !== watcher) return;
       // The client has already dropped a cancelled watcher; cancelling it again would wait forever.
       this.watcher = undefined;
       this.errors++;
-      this.up = false;
+      this.liveness.down();
       this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd watch lost; reading everything again');
       void this.resync();
     });

@@ -84,9 +84,15 @@ export class FileRegistry extends SnapshotRegistry {
     let now: string;
     try {
       now = await this.version();
-    } catch {
-      return; // removed or being replaced: keep serving, look again next time
+    } catch (err) {
+      // Removed, or being replaced: the last good catalog keeps answering (and ages, SPEC §2a).
+      if (this.liveness.current()) this.log.warn({ err: (err as Error).message }, 'catalog file cannot be read; serving the last good catalog');
+      this.liveness.down();
+      return;
     }
+    if (!this.liveness.current()) this.log.info('catalog file readable again');
+    // Readable is current, even when a bad edit keeps the last good catalog in service.
+    this.liveness.up();
     if (now !== this.seen) await this.reload();
   }
 

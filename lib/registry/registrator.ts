@@ -112,6 +112,9 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
   override healthy(): boolean {
     return this.mirror.healthy();
   }
+  override staleSince(): number {
+    return this.mirror.staleSince();
+  }
   override stats(): SourceStats {
     return { lastSync: this.mirror.lastSync, errors: this.mirror.errors + this.malformed, records: this.current.instanceCount };
   }

@@ -12,8 +12,10 @@ export interface Source {
   stop(): Promise<void>;
   /** synced tells whether the first full read has completed (readiness). */
   synced(): boolean;
-  /** healthy tells whether the backend answered the last exchange; when not, answers are stale. */
+  /** healthy tells whether the source follows its registry now; when not, answers are stale. */
   healthy(): boolean;
+  /** staleSince is 0 while healthy, else when the registry stopped answering (1 before any data): the one staleness rule reads it. */
+  staleSince(): number;
   /** stats are for metrics: when data was last known current, failures so far, and records held. */
   stats(): SourceStats;
 }

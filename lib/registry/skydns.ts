@@ -38,6 +38,9 @@ export class SkyDnsSource implements Source {
   healthy(): boolean {
     return this.mirror.healthy();
   }
+  staleSince(): number {
+    return this.mirror.staleSince();
+  }
   stats(): SourceStats {
     return { lastSync: this.mirror.lastSync, errors: this.mirror.errors + this.store.malformed, records: this.store.size };
   }

@@ -4,6 +4,7 @@
 import { Snapshot } from '../catalog/snapshot.js';
 import type { CatalogChange, CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
 import type { Registry, SourceStats } from './registry.js';
+import { Liveness } from './staleness.js';
 
 /** SnapshotRegistry implements the lookup half of Registry over a swappable Snapshot. */
 export abstract class SnapshotRegistry implements Registry {
@@ -14,6 +15,8 @@ export abstract class SnapshotRegistry implements Registry {
   /** lastSync and errors feed stats(); subclasses count their own failures. */
   protected lastSync = 0;
   protected failures = 0;
+  /** liveness says whether the catalog is followed now; subclasses mark it down when their source cannot be read. */
+  protected readonly liveness = new Liveness();
 
   constructor(protected readonly localDc: string) {
     this.current = new Snapshot(localDc, [], []);
@@ -32,6 +35,7 @@ export abstract class SnapshotRegistry implements Registry {
     this.current = next;
     this.loaded = true;
     this.lastSync = Date.now();
+    this.liveness.up();
     for (const listener of this.listeners) listener({ kind: 'all' });
   }
 
@@ -39,7 +43,10 @@ export abstract class SnapshotRegistry implements Registry {
     return this.loaded;
   }
   healthy(): boolean {
-    return true;
+    return this.liveness.current();
+  }
+  staleSince(): number {
+    return this.liveness.staleSince();
   }
   stats(): SourceStats {
     return { lastSync: this.lastSync, errors: this.failures, records: this.current.instanceCount };

@@ -12,6 +12,7 @@ import type { RecursionAcl } from '../forward/acl.js';
 import { completeAnswer, outsideTargets } from '../forward/addresses.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import { keyOf, type AnswerCache } from './answer-cache.js';
+import { tooStale } from '../registry/staleness.js';
 import { rcodeFromError } from './rcode.js';
 
 /** Transport is how a query arrived. */
@@ -26,6 +27,8 @@ export interface HandlerOptions {
   log: Logger;
   /** maxUdpSize caps the EDNS buffer size we honour and advertise. */
   maxUdpSize: number;
+  /** maxStaleMs is how long a zone answers after its source stopped answering (SPEC §2a); beyond, SERVFAIL. */
+  maxStaleMs: number;
   /** cache keeps encoded answers; without it every query is built anew. */
   cache?: AnswerCache;
   /** forwarder answers names outside every zone for clients the acl allows; without it they are REFUSED. */
@@ -162,6 +165,9 @@ export function createHandler(o: HandlerOptions): Handler {
     const route = o.router.route(lowerName);
     if (!route) return ra ? recurse(packet, q, transport).then((w) => sent(transport, q.type, w)) : sent(transport, q.type, finish(q, transport, undefined));
     const healthy = route.zone.healthy();
+    // 4a. The one staleness rule, for every registry (SPEC §2a): data its source stopped
+    // following more than --max-stale ago (or never had) is not served.
+    if (!healthy && tooStale(route.zone.staleSince(), o.maxStaleMs)) return sent(transport, q.type, encodeMessage(reply(q, Rcode.SERVFAIL, undefined, o.maxUdpSize, true, ra)));
     // Answers for a healthy zone's questions of the common shape are kept for the hot path.
     // The key is taken before anything waits: scan is filled again by the next packet.
     const key = healthy && scanned ? keyOf(packet, scan, limit) : undefined;

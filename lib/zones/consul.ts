@@ -45,6 +45,10 @@ export class ConsulZone implements Zone {
     return this.o.registry.healthy();
   }
 
+  staleSince(): number {
+    return this.o.registry.staleSince();
+  }
+
   tag(labels: readonly string[]): string {
     const parsed = parseConsulName(labels);
     const dc = (d: string | undefined): string => (d ?? this.o.registry.datacenter()).toLowerCase();

@@ -38,6 +38,10 @@ export class ReverseZone implements Zone {
     return this.o.registry.healthy();
   }
 
+  staleSince(): number {
+    return this.o.registry.staleSince();
+  }
+
   resolve(q: ZoneQuery): Lookup<Answer | undefined> {
     if (q.type !== RRType.PTR && q.type !== RRType.ANY) return undefined;
     const ip = fromReverseName(`${[...q.labels, ...this.origin.slice(0, -1).split('.')].join('.')}.`);

@@ -7,6 +7,7 @@ import { soaRecord, type ApexOptions } from '../answer/soa.js';
 import { RRType } from '../dns/constants.js';
 import { relativeLabels } from '../dns/names.js';
 import type { Rr } from '../dns/records.js';
+import type { Source } from '../registry/registry.js';
 import type { SkyService, SkyStore } from './skydns-store.js';
 import type { Zone, ZoneQuery } from './zone.js';
 
@@ -24,8 +25,8 @@ export interface SkyZoneOptions {
   soaMinTtl: number;
   /** nameserverAddresses glue ns.dns.<zone> when no NS records are stored. */
   nameserverAddresses: readonly string[];
-  /** healthy tells whether the store is following etcd. */
-  healthy: () => boolean;
+  /** source is what keeps the store current: its health and staleness are the zone's. */
+  source: Pick<Source, 'healthy' | 'staleSince'>;
 }
 
 /** SkyZone answers a SkyDNS zone from its store. */
@@ -65,7 +66,11 @@ export class SkyZone implements Zone {
   }
 
   healthy(): boolean {
-    return this.o.healthy();
+    return this.o.source.healthy();
+  }
+
+  staleSince(): number {
+    return this.o.source.staleSince();
   }
 
   resolve(q: ZoneQuery): Answer {

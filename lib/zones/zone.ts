@@ -19,6 +19,8 @@ export interface Zone {
   resolve(query: ZoneQuery): Lookup<Answer | undefined>;
   /** healthy tells whether the zone's source is reachable; when not, answers are stale and skip the answer cache. */
   healthy(): boolean;
+  /** staleSince is 0 while healthy, else when the zone's source stopped answering (the staleness rule in the handler reads it). */
+  staleSince(): number;
   /** tag names the catalog data an answer for these labels depends on, so a change drops exactly those cached answers. */
   tag(labels: readonly string[]): string;
 }

@@ -18,6 +18,33 @@ t.test('--help and --version exit 0', async (t) => {
   t.match(version.stdout, /^srvdns \d+\.\d+\.\d+/);
 });
 
+t.test('--help shows what a user needs: each option with its argument, default and variable', async (t) => {
+  const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' }).stdout;
+  // Written out by hand, not generated from the option table: this is the text users read.
+  const expected: [string, string | undefined, string][] = [
+    ['--listen HOST:PORT', 'default 127.0.0.1:8600', 'SRVDNS_LISTEN'],
+    ['--domain NAME', 'default consul.', 'SRVDNS_DOMAIN'],
+    ['--file PATH', undefined, 'SRVDNS_FILE'],
+    ['--consul URL', undefined, 'SRVDNS_CONSUL, CONSUL_HTTP_ADDR'],
+    ['--consul-token TOKEN', undefined, 'SRVDNS_CONSUL_TOKEN, CONSUL_HTTP_TOKEN'],
+    ['--etcd URL', undefined, 'SRVDNS_ETCD'],
+    ['--max-stale DURATION', 'default 72h', 'SRVDNS_MAX_STALE'],
+    ['--ttl SECONDS', 'default 0', 'SRVDNS_TTL'],
+    ['--udp-max-size BYTES', 'default 1232', 'SRVDNS_UDP_MAX_SIZE'],
+    ['--recursor HOST[:PORT]', undefined, 'SRVDNS_RECURSOR'],
+    ['--recursor-max-concurrent N', 'default 1000', 'SRVDNS_RECURSOR_MAX_CONCURRENT'],
+    ['--metrics HOST:PORT', undefined, 'SRVDNS_METRICS'],
+  ];
+  for (const [flag, def, env] of expected) {
+    const at = help.indexOf(`  ${flag}\n`);
+    t.ok(at >= 0, `${flag} listed`);
+    const entry = help.slice(at, help.indexOf('\n  --', at + 3));
+    if (def) t.match(entry, `(${def})`, `${flag}: ${def}`);
+    t.match(entry, `env ${env}`, `${flag}: env ${env}`);
+  }
+  t.match(help, /SIGHUP reloads the catalog file/);
+});
+
 t.test('a bad value is a clear error and exit 2', async (t) => {
   const r = spawnSync(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--ttl', 'never'], { encoding: 'utf8' });
   t.equal(r.status, 2);

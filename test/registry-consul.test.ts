@@ -172,24 +172,32 @@ t.test('maintenance mode and Registrator-style agent registrations', async (t) =
   t.pass('deregistered: NXDOMAIN');
 });
 
-t.test('the index going backwards (snapshot restore) resets the watch', async (t) => {
+t.test('the index going backwards (snapshot restore) resets the watch: a fresh non-blocking read, then changes', async (t) => {
   const { consul, srv } = await withConsul(t);
   await srvOf(srv.port);
+  const reads = consul.requests.get('/v1/health/service/web') ?? 0;
   consul.resetIndex();
+  // The woken query returns a lower index: the watch must read again from 0 (Consul's docs).
+  await eventually(() => expect((consul.requests.get('/v1/health/service/web') ?? 0) > reads, 'a non-blocking read after the reset'), 2000);
   await new Promise((r) => setTimeout(r, 100));
   await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
   await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'change after the reset seen'));
   t.pass('changes after an index reset are seen');
 });
 
-t.test('a zero index does not make the watch spin', async (t) => {
+t.test('a zero index does not make the watch spin: it blocks from index 1', async (t) => {
   const { consul, srv } = await withConsul(t);
   await srvOf(srv.port);
   consul.fault = 'zeroIndex';
-  const before = consul.requests.get('/v1/health/service/web blocking') ?? 0;
+  // Wake every blocked query so that each returns X-Consul-Index: 0 once.
+  consul.resetIndex();
+  await new Promise((r) => setTimeout(r, 100));
+  const count = (): number => (consul.requests.get('/v1/health/service/web') ?? 0) + (consul.requests.get('/v1/health/service/web blocking') ?? 0);
+  const before = count();
   await new Promise((r) => setTimeout(r, 500));
-  const during = (consul.requests.get('/v1/health/service/web blocking') ?? 0) - before;
-  t.ok(during < 30, `${during} blocking requests in 500 ms (rate-limited, index 1 blocks)`);
+  const during = count() - before;
+  t.ok(during <= 1, `${during} requests in 500 ms: the watch waits at index 1`);
+  t.ok(consul.blocking >= 1, 'a blocking query is waiting');
   consul.fault = 'none';
   t.equal((await srvOf(srv.port)).length, 2);
 });
@@ -255,6 +263,47 @@ t.test('--max-stale counts from when Consul stopped answering: current while a b
 t.test('ACL token sent as X-Consul-Token', async (t) => {
   const { srv } = await withConsul(t, ['--consul-token', 's3cret'], { token: 's3cret' });
   t.equal((await srvOf(srv.port)).length, 2);
+});
+
+t.test('ACLs: without a token nothing is seen, and the log says to set --consul-token', async (t) => {
+  const { log, lines } = capturingLogger();
+  const { srv } = await withConsul(t, [], { token: 's3cret' }, log);
+  t.equal((await query(srv.port, 'web.service.consul', 'SRV')).rcode, 'NXDOMAIN', 'the anonymous token lists no services');
+  t.ok(lines.some((l) => String(l.msg).includes('set --consul-token')), 'the log says why');
+});
+
+t.test('ACLs: a token Consul does not know fails every read (SERVFAIL), logged', async (t) => {
+  const { log, lines } = capturingLogger();
+  const { srv } = await withConsul(t, ['--consul-token', 'wrong'], { token: 's3cret' }, log);
+  t.equal((await query(srv.port, 'web.service.consul', 'SRV')).rcode, 'SERVFAIL');
+  t.ok(lines.some((l) => l.msg === 'consul request failed' && String(l.err).includes('403')), `the 403 is logged: ${JSON.stringify(lines.map((l) => [l.msg, l.err]))}`);
+});
+
+t.test('ACLs: a limited token sees its services only; the filtering is logged once', async (t) => {
+  const { log, lines } = capturingLogger();
+  const { consul, srv } = await withConsul(t, ['--consul-token', 'web-only'], { token: 's3cret', readTokens: { 'web-only': ['web'] } }, log);
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node3', Address: '10.0.0.3', Service: { ID: 'db-1', Service: 'db', Port: 5432 } }, 's3cret');
+  t.equal((await srvOf(srv.port)).length, 2, 'web answers');
+  t.equal((await query(srv.port, 'db.service.consul', 'A')).rcode, 'NXDOMAIN', 'db is filtered out of the service list');
+  await eventually(() => expect(lines.some((l) => String(l.msg).includes('may not read')), 'filtering logged'));
+  t.equal(lines.filter((l) => String(l.msg).includes('may not read')).length, 1, 'once');
+});
+
+t.test('the stand-in follows Consul: an invalid wait is a 400, an unknown token a 403, the anonymous token reads empty lists', async (t) => {
+  const consul = new ConsulStandin({ token: 's3cret' });
+  await consul.start();
+  t.teardown(() => consul.stop());
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'passing'), 's3cret');
+  const get = (path: string, token?: string): Promise<Response> => fetch(`${consul.url}${path}`, { headers: token ? { 'X-Consul-Token': token } : {} });
+  t.equal((await get('/v1/catalog/services?index=1&wait=forever', 's3cret')).status, 400);
+  t.equal((await get('/v1/catalog/services', 'nope')).status, 403);
+  const anonymous = await get('/v1/catalog/services');
+  t.equal(anonymous.status, 200);
+  t.same(await anonymous.json(), {});
+  t.equal(anonymous.headers.get('x-consul-results-filtered-by-acls'), null, 'not said to the anonymous token');
+  t.same(await (await get('/v1/health/service/web')).json(), []);
+  t.equal((await get('/v1/agent/self')).status, 403);
+  t.same(Object.keys((await (await get('/v1/catalog/services', 's3cret')).json()) as object).sort(), ['consul', 'web']);
 });
 
 t.test('hundreds of services: all answer, the cache stays bounded and evicted watches stop', async (t) => {

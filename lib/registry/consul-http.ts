@@ -12,7 +12,10 @@ import { keepAliveAgent } from './connect.js';
 import type { BlockingResult } from './consul-watch.js';
 
 /** ConsulHttpOptions say where Consul is and how to talk to it: the validated --consul options. */
-export type ConsulHttpOptions = ConsulConfig;
+export type ConsulHttpOptions = ConsulConfig & {
+  /** onFiltered hears of each response Consul filtered by ACL (X-Consul-Results-Filtered-By-ACLs). */
+  onFiltered?: () => void;
+};
 
 type Call = (opts: Record<string, unknown>) => Promise<[{ headers: Record<string, string | string[] | undefined> }, unknown]>;
 
@@ -41,9 +44,16 @@ export class ConsulHttp {
     const timeout = blocking ? Math.ceil(this.o.waitMs * (1 + 1 / 16)) + this.o.timeoutMs : this.o.timeoutMs;
     try {
       const [res, body] = await fn({ ...opts, ctx, timeout, ...(blocking ? { index: index.toString(), wait: `${Math.ceil(this.o.waitMs / 1000)}s` } : {}) });
+      if (res.headers['x-consul-results-filtered-by-acls'] === 'true') this.o.onFiltered?.();
       const header = res.headers['x-consul-index'];
       const text = Array.isArray(header) ? header[0] : header;
       return { index: text !== undefined && /^\d+$/.test(text) ? BigInt(text) : 0n, body };
+    } catch (err) {
+      // Say which HTTP status Consul gave, and what to do about a refused token.
+      const status = (err as { statusCode?: unknown }).statusCode;
+      if (typeof status !== 'number') throw err;
+      const hint = status === 403 ? ' (the ACL token was refused: check --consul-token)' : '';
+      throw new Error(`HTTP ${status}: ${(err as Error).message}${hint}`);
     } finally {
       signal?.removeEventListener('abort', cancel);
     }

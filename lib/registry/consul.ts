@@ -72,7 +72,10 @@ export class ConsulRegistry implements Registry {
   private readonly liveness = new Liveness();
 
   constructor(private readonly o: ConsulRegistryOptions) {
-    this.http = new ConsulHttp(o);
+    this.http = new ConsulHttp({
+      ...o,
+      onFiltered: () => this.warnOnce('filtered', 'consul left out services or nodes this token may not read (ACL); answers leave them out too'),
+    });
     this.log = o.log.child({ component: 'registry/consul', url: o.url });
     this.localDc = o.datacenter ?? 'dc1';
     this.cache = new LRUCache<string, Cached>({
@@ -96,6 +99,14 @@ export class ConsulRegistry implements Registry {
     if (suppressed !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), what, suppressed }, 'consul request failed');
   }
 
+  private readonly warned = new Set<string>();
+  /** warnOnce logs a condition the operator should fix, once per run. */
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(message);
+  }
+
   private skip(why: string): void {
     if (this.skipped.has(why)) return;
     this.skipped.add(why);
@@ -115,6 +126,8 @@ export class ConsulRegistry implements Registry {
           fetch: (index, signal) => this.http.catalogServices(this.localDc, index, signal),
           onData: (body) => {
             const names = decodeServices(body);
+            // With ACLs on, the anonymous token sees nothing, and Consul does not say so.
+            if (names.length === 0 && !this.o.token) this.warnOnce('empty', 'consul lists no services; if its ACLs are on, requests without a token see nothing: set --consul-token');
             const next = new Map(names.map((n) => [n.toLowerCase(), n]));
             const changed = !this.services || this.services.size !== next.size || names.some((n) => !this.services!.has(n.toLowerCase()));
             this.services = next;

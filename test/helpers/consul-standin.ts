@@ -9,7 +9,14 @@
 // Blocking queries (docs "Blocking Queries"): every read sets X-Consul-Index; with ?index=N
 // the request waits until the resource's index exceeds N or `wait` (default 5m, at most
 // 10m) plus up to wait/16 of jitter passes, then answers — changed or not.
-// ACL: with a token set, requests without X-Consul-Token get 403 "ACL not found".
+// ACL (docs "ACL System" and "HTTP API Structure"): with `token` set, the default policy
+// is deny and `token` is a management token. A request without a token is the anonymous
+// token's: list and single reads are filtered to empty results (without the
+// X-Consul-Results-Filtered-By-ACLs header, which Consul sets only for authenticated
+// requests), agent reads and all writes get 403 "Permission denied". A token Consul does
+// not know gets 403 "ACL not found". A `readTokens` token reads the services it names and
+// every node; what it cannot read is filtered out, with the header set to true.
+// An invalid `wait` is 400 "Invalid wait time".
 // Faults for tests: down (connections refused), status 500, slow responses, garbage
 // bodies, a zero index, and an index reset (raft snapshot restore).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -64,6 +71,8 @@ export interface StandinOptions {
   /** otherDatacenters exist (catalog/datacenters, ?dc=) with their own catalogs. */
   otherDatacenters?: string[];
   token?: string;
+  /** readTokens are limited tokens: token -> the services it may read. */
+  readTokens?: Record<string, string[]>;
   /** agentNode is the node the agent endpoints register on. */
   agentNode?: { name: string; address: string };
 }
@@ -305,7 +314,8 @@ export class ConsulStandin {
       const url = new URL(req.url ?? '/', 'http://x');
       const path = url.pathname;
       const q = url.searchParams;
-      if (this.o.token && req.headers['x-consul-token'] !== this.o.token) throw new HttpError(403, 'ACL not found');
+      const access = this.access(req, q);
+      if (access !== 'all' && (req.method === 'PUT' || path.startsWith('/v1/agent/'))) throw new HttpError(403, 'Permission denied');
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       if (req.method === 'PUT') {
         const body = await readBody(req);
@@ -327,6 +337,7 @@ export class ConsulStandin {
       }
       const counted = q.has('index') && q.get('index') !== '0' ? `${path} blocking` : path;
       this.requests.set(counted, (this.requests.get(counted) ?? 0) + 1);
+      if (q.has('wait')) parseWait(q.get('wait')!); // an invalid wait is a 400 before anything else
       // Faults hit reads only: the cluster changes while its readers fail.
       if (this.fault === 'status500') throw new HttpError(500, 'rpc error: No cluster leader');
       const dc = q.get('dc') ?? this.datacenter;
@@ -346,17 +357,21 @@ export class ConsulStandin {
         resource = () => ({ index: this.servicesIndex.get(dc) ?? this.index, body: this.catalogNodes(dc) });
       } else throw new HttpError(404, 'not found');
       const min = q.has('index') ? Number(q.get('index')) : 0;
-      if (min > 0 && resource().index <= min) {
+      // zeroIndex: an endpoint whose index is 0 (docs: "Consul may return 0 ... e.g. no writes yet"); it blocks like any other.
+      const indexNow = (): number => (this.fault === 'zeroIndex' ? 0 : resource().index);
+      if (min > 0 && indexNow() <= min) {
         this.blocking++;
         try {
-          await this.block(q.get('wait'), () => resource().index > min, res);
+          await this.block(q.get('wait'), () => indexNow() > min, res);
         } finally {
           this.blocking--;
         }
       }
       // A blocked query that wakes into a fault fails too, like one that loses its leader.
       if ((this.fault as Fault) === 'status500') throw new HttpError(500, 'rpc error: No cluster leader');
-      const { index, body } = resource();
+      const { index, body: full } = resource();
+      const { body, filtered } = access === 'all' ? { body: full, filtered: false } : filterRead(path, full, access);
+      if (filtered && access !== 'all' && access.authenticated) res.setHeader('X-Consul-Results-Filtered-By-ACLs', 'true');
       res.setHeader('X-Consul-Index', String(this.fault === 'zeroIndex' ? 0 : index));
       res.setHeader('X-Consul-KnownLeader', 'true');
       res.setHeader('X-Consul-LastContact', '0');
@@ -375,6 +390,18 @@ export class ConsulStandin {
         res.end(String(err));
       }
     }
+  }
+
+  /** access is what the request's token may read: everything, or some services (none for the anonymous token). */
+  private access(req: IncomingMessage, q: URLSearchParams): Access {
+    if (!this.o.token) return 'all';
+    const header = req.headers['x-consul-token'];
+    const token = (Array.isArray(header) ? header[0] : header) ?? q.get('token') ?? '';
+    if (token === this.o.token) return 'all';
+    if (token === '') return { services: new Set(), nodes: false, authenticated: false };
+    const services = this.o.readTokens?.[token];
+    if (!services) throw new HttpError(403, 'ACL not found');
+    return { services: new Set(services.map((s) => s.toLowerCase())), nodes: true, authenticated: true };
   }
 
   /** block waits for a change or for wait (default 5m, max 10m) plus up to wait/16 of jitter. */
@@ -403,6 +430,26 @@ export class ConsulStandin {
   }
 }
 
+/** Access is what a token may read: 'all' (management), or named services and maybe nodes. */
+type Access = 'all' | { services: Set<string>; nodes: boolean; authenticated: boolean };
+
+/** filterRead removes from a read's body what the token may not see, as Consul's ACL filter does. */
+function filterRead(path: string, body: unknown, access: Exclude<Access, 'all'>): { body: unknown; filtered: boolean } {
+  if (path === '/v1/catalog/services') {
+    const all = body as Record<string, string[]>;
+    const kept = Object.fromEntries(Object.entries(all).filter(([name]) => access.services.has(name.toLowerCase())));
+    return { body: kept, filtered: Object.keys(kept).length !== Object.keys(all).length };
+  }
+  if (path.startsWith('/v1/health/service/')) {
+    const name = decodeURIComponent(path.slice('/v1/health/service/'.length)).toLowerCase();
+    const list = body as unknown[];
+    return access.services.has(name) ? { body: list, filtered: false } : { body: [], filtered: list.length > 0 };
+  }
+  if (path === '/v1/catalog/nodes') return access.nodes ? { body, filtered: false } : { body: [], filtered: (body as unknown[]).length > 0 };
+  if (path.startsWith('/v1/catalog/node/')) return access.nodes ? { body, filtered: false } : { body: null, filtered: body !== null };
+  return { body, filtered: false };
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -414,7 +461,7 @@ class HttpError extends Error {
 
 function parseWait(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
-  if (!m) return 300000;
+  if (!m) throw new HttpError(400, 'Invalid wait time');
   return Number(m[1]) * ({ ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] ?? 's'] ?? 1000);
 }
 

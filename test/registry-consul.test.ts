@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { ConsulRegistry } from '../lib/registry/consul.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
-import { query } from './helpers/client.js';
+import { buildQuery, flood, query } from './helpers/client.js';
 import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { capturingLogger, startServer, type TestServer } from './helpers/server.js';
@@ -225,17 +225,20 @@ t.test('500s, garbage and slow responses never empty a good entry', async (t) =>
 t.test('Consul down: stale answers flow, cold misses SERVFAIL fast, and it recovers alone', async (t) => {
   const { consul, srv } = await withConsul(t);
   t.equal((await srvOf(srv.port)).length, 2);
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node3', Address: '10.0.0.3', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
+  await eventually(async () => expect((await query(srv.port, 'node3.node.consul', 'A')).answer.length === 1, 'db and node3 listed'));
   await consul.stop();
   for (let i = 0; i < 5; i++) t.equal((await srvOf(srv.port)).length, 2, `stale answer ${i}`);
   const started = Date.now();
-  const cold = await query(srv.port, 'node1.node.consul', 'A');
-  t.equal(cold.rcode, 'SERVFAIL', 'a cold miss is SERVFAIL');
+  const cold = await query(srv.port, 'db.service.consul', 'A');
+  t.equal(cold.rcode, 'SERVFAIL', 'a cold miss (a listed service never asked for) is SERVFAIL');
+  t.same((await query(srv.port, 'node1.node.consul', 'A')).answer, ['node1.node.consul. 0 IN A 10.0.0.1'], 'nodes answer from the node list');
   t.ok(Date.now() - started < 1500, `in ${Date.now() - started} ms`);
   await consul.start();
   await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
   await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'fresh again'), 10000);
   t.pass('fresh after Consul came back, without a restart');
-  t.equal((await query(srv.port, 'node1.node.consul', 'A')).rcode, 'NOERROR', 'cold misses work again');
+  t.equal((await query(srv.port, 'db.service.consul', 'A')).answer.length, 1, 'cold misses work again');
 });
 
 t.test('--max-stale counts from when Consul stopped answering: current while a blocking query waits, stale after, then SERVFAIL', async (t) => {
@@ -342,11 +345,61 @@ t.test('a node whose name cannot be a DNS name costs its own record, never the r
 t.test('Consul down: failures on the query path log one line a second, not one per query', async (t) => {
   const { log, lines } = capturingLogger();
   const { consul, srv } = await withConsul(t, [], {}, log);
+  for (let i = 0; i < 60; i++) await consulPut(consul.url, '/v1/catalog/register', { Node: 'node9', Address: '10.0.0.9', Service: { ID: `s${i}`, Service: `s${i}`, Port: 80 } });
+  await eventually(async () => expect((await query(srv.port, 's59.service.consul', 'A')).answer.length === 1, 'listed'));
   await consul.stop();
-  const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => query(srv.port, `node${i}.node.consul`, 'A', { timeoutMs: 3000 })));
-  t.ok(replies.every((r) => r.rcode === 'SERVFAIL'), '60 cold misses: SERVFAIL');
+  const replies = await Promise.all(Array.from({ length: 59 }, (_, i) => query(srv.port, `s${i}.service.consul`, 'A', { timeoutMs: 3000 })));
+  t.ok(replies.every((r) => r.rcode === 'SERVFAIL'), '59 cold misses: SERVFAIL');
   const failed = lines.filter((l) => l.msg === 'query failed');
   const requests = lines.filter((l) => l.msg === 'consul request failed');
-  t.ok(failed.length >= 1 && failed.length <= 3, `${failed.length} 'query failed' lines for 60 failures`);
+  t.ok(failed.length >= 1 && failed.length <= 3, `${failed.length} 'query failed' lines for 59 failures`);
   t.ok(requests.length <= 3, `${requests.length} 'consul request failed' lines`);
+});
+
+t.test('a flood of random names (nodes, services, tags, datacenters) costs Consul O(1) requests and evicts nothing', async (t) => {
+  const { consul, srv } = await withConsul(t, ['--cache-size', '5'], { otherDatacenters: ['dc2'] });
+  t.equal((await srvOf(srv.port)).length, 2);
+  await query(srv.port, 'web.service.dc2.consul', 'A'); // the dc list and dc2's lists, once
+  const total = (): number => [...consul.requests.entries()].filter(([k]) => !k.endsWith(' blocking')).reduce((n, [, v]) => n + v, 0);
+  const before = total();
+  const healthReads = consul.requests.get('/v1/health/service/web');
+  const rand = (): string => Math.random().toString(36).slice(2, 10);
+  const forms = [(r: string) => `${r}.node.consul`, (r: string) => `${r}.service.consul`, (r: string) => `${r}.web.service.consul`, (r: string) => `web.service.${r}.consul`, (r: string) => `_${r}._tcp.service.consul`, (r: string) => `${r}.node.dc2.consul`, (r: string) => `${r}.service.dc2.consul`];
+  const packets = Array.from({ length: 20000 }, (_, i) => buildQuery(forms[i % forms.length]!(rand()), 'A'));
+  const started = Date.now();
+  const rcodes = await flood(srv.port, packets);
+  const took = Date.now() - started;
+  const requests = total() - before;
+  t.ok(requests <= 3, `${requests} Consul requests for 20,000 random names in ${took} ms`);
+  t.ok((rcodes.get(3) ?? 0) > 19000, `${rcodes.get(3)} NXDOMAIN from memory`);
+  t.equal(rcodes.get(2) ?? 0, 0, 'no SERVFAIL');
+  t.equal((await srvOf(srv.port)).length, 2, 'web still answers');
+  t.equal(consul.requests.get('/v1/health/service/web'), healthReads, 'web was never read again: nothing evicted it');
+});
+
+t.test('an answer is never served after its data left the registry cache', async (t) => {
+  const cases: [string, string[], (srv: TestServer) => Promise<void>][] = [
+    ['--cache-idle: the entry expires while its answer is served from the answer cache', ['--cache-idle', '1s'], async (srv) => {
+      for (let i = 0; i < 30; i++) {
+        await query(srv.port, '_web._tcp.service.consul', 'SRV');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }],
+    ['--cache-size: the entry is pushed out by other services', ['--cache-size', '2'], async (srv) => {
+      for (const name of ['db', 'cache', 'queue']) await query(srv.port, `${name}.service.consul`, 'A');
+    }],
+  ];
+  for (const [name, flags, drop] of cases) {
+    t.test(name, async (t) => {
+      const { consul, srv } = await withConsul(t, flags);
+      for (const s of ['db', 'cache', 'queue']) await consulPut(consul.url, '/v1/catalog/register', { Node: 'node3', Address: '10.0.0.3', Service: { ID: s, Service: s, Port: 1 } });
+      await eventually(async () => expect((await query(srv.port, 'queue.service.consul', 'A', { proto: 'tcp' })).answer.length === 1, 'listed'));
+      t.equal((await srvOf(srv.port)).length, 2);
+      await drop(srv);
+      await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
+      const changed = Date.now();
+      await eventually(async () => expect((await srvOf(srv.port)).length === 1, 'the change is served'), 1000, 10);
+      t.ok(Date.now() - changed < 1000, `the change was served after ${Date.now() - changed} ms`);
+    });
+  }
 });

@@ -90,15 +90,6 @@ function decodeNodeObject(n: unknown, datacenter: string): CatalogNode | undefin
   return { name: n.Node, address: n.Address, datacenter: str(n.Datacenter, datacenter), meta: stringMap(n.Meta) };
 }
 
-/** decodeCatalogNode reads /v1/catalog/node/:name; null is an unknown node. */
-export function decodeCatalogNode(body: unknown, datacenter: string): CatalogNode | undefined {
-  if (body === null) return undefined;
-  if (!isObject(body)) throw new ConsulDataError('catalog/node is not an object');
-  const node = decodeNodeObject(body.Node, datacenter);
-  if (!node) throw new ConsulDataError('catalog/node has no Node.Node and Node.Address');
-  return node;
-}
-
 /** decodeCatalogNodes reads /v1/catalog/nodes, skipping malformed entries. */
 export function decodeCatalogNodes(body: unknown, datacenter: string, onSkip: (why: string) => void): CatalogNode[] {
   if (!Array.isArray(body)) throw new ConsulDataError('catalog/nodes is not an array');

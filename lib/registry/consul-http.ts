@@ -65,9 +65,6 @@ export class ConsulHttp {
   catalogServices(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
     return this.call(this.client.catalog.service.list.bind(this.client.catalog.service) as unknown as Call, { dc }, index, signal);
   }
-  catalogNode(node: string, dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
-    return this.call(this.client.catalog.node.services.bind(this.client.catalog.node) as unknown as Call, { node, dc }, index, signal);
-  }
   catalogNodes(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
     return this.call(this.client.catalog.node.list.bind(this.client.catalog.node) as unknown as Call, { dc }, index, signal);
   }

@@ -1,23 +1,17 @@
 // The Consul registry: a cache of Consul's answers, kept fresh by blocking queries.
-// The first query for a service reads /v1/health/service/:name (concurrent misses share
-// one request); from then on one blocking-query loop per cached service keeps it
-// current, and a DNS query never waits on Consul. A watch on /v1/catalog/services tells
-// which services exist, so unknown names are NXDOMAIN from memory. When Consul is down
-// the last good data keeps answering (for --max-stale: staleness.ts), and the loops
-// recover alone.
+// Each datacenter's service and node lists are watched (consul-directory.ts), so unknown
+// names are NXDOMAIN from memory and nodes are answered from the node list. The first
+// query for a service reads /v1/health/service/:name (concurrent misses share one
+// request); from then on one blocking-query loop per cached service keeps it current,
+// and a DNS query never waits on Consul. When Consul is down the last good data keeps
+// answering (for --max-stale: staleness.ts), and the loops recover alone.
 import { LRUCache } from 'lru-cache';
 import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import { LogLimiter, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
-import {
-  decodeAgentSelf,
-  decodeCatalogNode,
-  decodeCatalogNodes,
-  decodeDatacenters,
-  decodeHealthService,
-  decodeServices,
-} from './consul-decode.js';
+import { decodeAgentSelf, decodeDatacenters, decodeHealthService } from './consul-decode.js';
+import { ConsulDirectory } from './consul-directory.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
 import { firstSyncOrTimeout } from './connect.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
@@ -38,13 +32,12 @@ export interface ConsulRegistryOptions extends ConsulHttpOptions {
   log: Logger;
 }
 
-/** Entry is one cached Consul read and the loop that keeps it fresh. */
-interface Entry<T> {
-  value: T;
+/** Entry is one cached service, the loop that keeps it fresh, and the change its eviction is. */
+interface Entry {
+  value: Instance[];
   watch: BlockingWatch<unknown> | undefined;
+  change: CatalogChange;
 }
-
-type Cached = Entry<Instance[]> | Entry<CatalogNode | undefined>;
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };
 
@@ -54,16 +47,15 @@ export class ConsulRegistry implements Registry {
   private readonly http: ConsulHttp;
   private readonly log: Logger;
   private localDc: string;
-  private readonly cache: LRUCache<string, Cached>;
+  private readonly cache: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(change: CatalogChange) => void>();
-  private readonly loops: BlockingWatch<unknown>[] = [];
-  /** services maps lower-case names to Consul's spelling; undefined until the first sync. */
-  private services: Map<string, string> | undefined;
-  private nodesByAddress = new Map<string, CatalogNode[]>();
+  /** directories hold each datacenter's lists, the local one from start, others from their first query. */
+  private readonly directories = new Map<string, ConsulDirectory>();
   private datacenters: { names: Set<string>; at: number } | undefined;
   private stopped = false;
   private readonly skipped = new Set<string>();
+  private readonly warned = new Set<string>();
   private readonly logLimiter = new LogLimiter();
   /** errors counts failed requests to Consul, for metrics. */
   errors = 0;
@@ -78,12 +70,16 @@ export class ConsulRegistry implements Registry {
     });
     this.log = o.log.child({ component: 'registry/consul', url: o.url });
     this.localDc = o.datacenter ?? 'dc1';
-    this.cache = new LRUCache<string, Cached>({
+    this.cache = new LRUCache<string, Entry>({
       max: o.cacheSize,
       ttl: o.cacheIdleMs,
       updateAgeOnGet: true,
       ttlAutopurge: true,
-      dispose: (entry) => entry.watch?.stop(),
+      // An evicted service is no longer watched: every answer built from it must go too.
+      dispose: (entry, _key, reason) => {
+        entry.watch?.stop();
+        if (reason !== 'set' && !this.stopped) this.notify(entry.change);
+      },
     });
   }
 
@@ -99,7 +95,6 @@ export class ConsulRegistry implements Registry {
     if (suppressed !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), what, suppressed }, 'consul request failed');
   }
 
-  private readonly warned = new Set<string>();
   /** warnOnce logs a condition the operator should fix, once per run. */
   private warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;
@@ -117,65 +112,46 @@ export class ConsulRegistry implements Registry {
     for (const l of this.listeners) l(change);
   }
 
-  /** start learns the datacenter and the service list, waiting at most startTimeoutMs; then it serves regardless. */
+  /** ok records an answer from Consul. */
+  private ok(): void {
+    this.lastOk = Date.now();
+    this.liveness.up();
+  }
+
+  /** directory makes (and starts) the watched lists of a datacenter. */
+  private directory(dc: string): ConsulDirectory {
+    const key = dc.toLowerCase();
+    let dir = this.directories.get(key);
+    if (!dir) {
+      dir = new ConsulDirectory(this.http, dc, this.watchOptions(), {
+        ok: () => this.ok(),
+        failed: (what, err) => this.failed(what, err),
+        skip: (why) => this.skip(why),
+        changed: () => this.notify({ kind: 'all' }),
+        // With ACLs on, the anonymous token sees nothing, and Consul does not say so.
+        listed: (names) => {
+          if (names.length === 0 && !this.o.token) this.warnOnce('empty', 'consul lists no services; if its ACLs are on, requests without a token see nothing: set --consul-token');
+        },
+      });
+      this.directories.set(key, dir);
+      if (!this.stopped) dir.start();
+    }
+    return dir;
+  }
+
+  /** start learns the datacenter and its service and node lists, waiting at most startTimeoutMs; then it serves regardless. */
   async start(): Promise<void> {
-    const first = new Promise<void>((resolve) => {
-      const services = new BlockingWatch<unknown>(
-        {
-          ...this.watchOptions(),
-          fetch: (index, signal) => this.http.catalogServices(this.localDc, index, signal),
-          onData: (body) => {
-            const names = decodeServices(body);
-            // With ACLs on, the anonymous token sees nothing, and Consul does not say so.
-            if (names.length === 0 && !this.o.token) this.warnOnce('empty', 'consul lists no services; if its ACLs are on, requests without a token see nothing: set --consul-token');
-            const next = new Map(names.map((n) => [n.toLowerCase(), n]));
-            const changed = !this.services || this.services.size !== next.size || names.some((n) => !this.services!.has(n.toLowerCase()));
-            this.services = next;
-            this.ok();
-            if (changed) this.notify({ kind: 'all' });
-            resolve();
-          },
-          onError: (err) => this.failed('catalog/services', err),
-        },
-        0n,
-      );
-      const nodes = new BlockingWatch<unknown>(
-        {
-          ...this.watchOptions(),
-          fetch: (index, signal) => this.http.catalogNodes(this.localDc, index, signal),
-          onData: (body) => {
-            const byAddress = new Map<string, CatalogNode[]>();
-            for (const n of decodeCatalogNodes(body, this.localDc, (why) => this.skip(why))) {
-              const ip = canonicalIp(n.address);
-              if (ip) byAddress.set(ip, [...(byAddress.get(ip) ?? []), n]);
-            }
-            const changed = JSON.stringify([...byAddress]) !== JSON.stringify([...this.nodesByAddress]);
-            this.nodesByAddress = byAddress;
-            if (changed) this.notify({ kind: 'all' });
-          },
-          onError: (err) => this.failed('catalog/nodes', err),
-        },
-        0n,
-      );
-      this.loops.push(services, nodes);
-      const begin = (): void => {
-        if (this.stopped) return;
-        services.start();
-        nodes.start();
-      };
-      if (this.o.datacenter) begin();
-      else
-        this.http.agentSelf().then(
-          (body) => {
-            this.localDc = decodeAgentSelf(body);
-            begin();
-          },
-          (err: unknown) => {
-            this.failed('agent/self', err);
-            begin(); // serve the default datacenter rather than nothing
-          },
-        );
-    });
+    const first = (async (): Promise<void> => {
+      if (!this.o.datacenter) {
+        try {
+          this.localDc = decodeAgentSelf(await this.http.agentSelf());
+        } catch (err) {
+          this.failed('agent/self', err); // serve the default datacenter rather than nothing
+        }
+      }
+      if (this.stopped) return;
+      await this.directory(this.localDc).ready;
+    })();
     if (!(await firstSyncOrTimeout(first, this.o.startTimeoutMs ?? 5000))) {
       this.log.error('consul did not answer at start-up; answering SERVFAIL until it does');
     }
@@ -183,7 +159,7 @@ export class ConsulRegistry implements Registry {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const l of this.loops) l.stop();
+    for (const d of this.directories.values()) d.stop();
     this.cache.clear();
     this.http.close();
   }
@@ -192,9 +168,9 @@ export class ConsulRegistry implements Registry {
     return this.localDc;
   }
 
-  /** synced tells whether the service list has been read at least once. */
+  /** synced tells whether the local service and node lists have been read at least once. */
   synced(): boolean {
-    return this.services !== undefined;
+    return this.directories.get(this.localDc.toLowerCase())?.synced() ?? false;
   }
 
   healthy(): boolean {
@@ -207,14 +183,8 @@ export class ConsulRegistry implements Registry {
 
   stats(): SourceStats {
     let records = 0;
-    for (const e of this.cache.values()) if (Array.isArray(e.value)) records += e.value.length;
+    for (const e of this.cache.values()) records += e.value.length;
     return { lastSync: this.lastOk, errors: this.errors, records };
-  }
-
-  /** ok records an answer from Consul. */
-  private ok(): void {
-    this.lastOk = Date.now();
-    this.liveness.up();
   }
 
   hasDatacenter(dc: string): Lookup<boolean> {
@@ -227,6 +197,7 @@ export class ConsulRegistry implements Registry {
       try {
         const names = decodeDatacenters(await this.http.datacenters()).map((d) => d.toLowerCase());
         this.datacenters = { names: new Set(names), at: Date.now() };
+        this.ok();
       } catch (err) {
         this.failed('catalog/datacenters', err);
         if (!known) throw new RegistryUnavailable('consul', 'cannot list datacenters');
@@ -245,15 +216,33 @@ export class ConsulRegistry implements Registry {
   }
 
   /**
-   * cached returns a cached, watched value or fetches it once: the first read is
+   * listed returns a datacenter's lists once they have been read: at once in steady
+   * state; a datacenter's first query waits for its first read, at most --consul-timeout.
+   * Unknown datacenters are undefined.
+   */
+  private listed(dc: string): Lookup<ConsulDirectory | undefined> {
+    return thenLookup(this.hasDatacenter(dc), (known) => {
+      if (!known) return undefined;
+      const dir = this.directory(dc);
+      if (dir.synced()) return dir;
+      return this.shared(`directory/${dc.toLowerCase()}`, async () => {
+        if (!(await firstSyncOrTimeout(dir.ready, this.o.timeoutMs))) throw new RegistryUnavailable('consul', `no service list for datacenter ${dc} yet`);
+        return dir;
+      });
+    });
+  }
+
+  /**
+   * cached returns a cached, watched service or reads it once: the first read is
    * non-blocking, then a blocking loop from its index keeps the entry current.
    */
-  private cached<T>(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, decode: (body: unknown) => T, change: CatalogChange): Lookup<T> {
-    const hit = this.cache.get(key) as Entry<T> | undefined;
+  private cached(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, change: CatalogChange): Lookup<Instance[]> {
+    const hit = this.cache.get(key);
     if (hit) return hit.value;
+    const decode = (body: unknown): Instance[] => decodeHealthService(body, (why) => this.skip(`${key}: ${why}`));
     return this.shared(key, async () => {
       let first: BlockingResult<unknown>;
-      let value: T;
+      let value: Instance[];
       try {
         first = await read(0n);
         value = decode(first.body);
@@ -262,7 +251,7 @@ export class ConsulRegistry implements Registry {
         this.failed(key, err);
         throw new RegistryUnavailable('consul', `${key}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const entry: Entry<T> = { value, watch: undefined };
+      const entry: Entry = { value, watch: undefined, change };
       if (!this.stopped) {
         entry.watch = new BlockingWatch<unknown>(
           {
@@ -282,61 +271,30 @@ export class ConsulRegistry implements Registry {
           first.index > 0n ? first.index : 1n,
         );
         entry.watch.start();
-        this.cache.set(key, entry as Cached);
+        this.cache.set(key, entry);
       }
       return value;
     });
   }
 
-  /** inDatacenter runs fn for the local datacenter, or for another one that exists; otherwise undefined. */
-  private inDatacenter<T>(dc: string, fn: (local: boolean) => Lookup<T | undefined>): Lookup<T | undefined> {
-    if (dc.toLowerCase() === this.localDc.toLowerCase()) return fn(true);
-    return thenLookup(this.hasDatacenter(dc), (known) => (known ? fn(false) : undefined));
-  }
-
   service(name: string, dc: string): Lookup<readonly Instance[] | undefined> {
-    return this.inDatacenter(dc, (local) => this.serviceIn(name, dc, local));
-  }
-
-  private serviceIn(name: string, dc: string, local: boolean): Lookup<readonly Instance[] | undefined> {
-    let spelled = name;
-    if (local && this.services) {
-      // Unknown names are answered from memory (the service list is watched).
-      const known = this.services.get(name.toLowerCase());
-      if (known === undefined) return undefined;
-      spelled = known;
-    }
-    const key = `service/${dc.toLowerCase()}/${spelled}`;
-    const instances = this.cached(
-      key,
-      (index, signal) => this.http.healthService(spelled, dc, index, signal),
-      (body) => decodeHealthService(body, (why) => this.skip(`${key}: ${why}`)),
-      { kind: 'service', name: spelled, datacenter: dc },
-    );
-    // Without a service list (remote datacenters), no instances means no such service.
-    const known = (list: Instance[]): readonly Instance[] | undefined => (list.length === 0 && !(local && this.services) ? undefined : list);
-    return thenLookup(instances, known);
+    return thenLookup(this.listed(dc), (dir) => {
+      // Unknown names are answered from memory: the service list is watched.
+      const spelled = dir?.service(name);
+      if (!dir || spelled === undefined) return undefined;
+      const key = `service/${dc.toLowerCase()}/${spelled}`;
+      return this.cached(key, (index, signal) => this.http.healthService(spelled, dir.dc, index, signal), { kind: 'service', name: spelled, datacenter: dc });
+    });
   }
 
   node(name: string, dc: string): Lookup<CatalogNode | undefined> {
-    return this.inDatacenter(dc, () => this.nodeIn(name, dc));
-  }
-
-  private nodeIn(name: string, dc: string): Lookup<CatalogNode | undefined> {
-    const key = `node/${dc.toLowerCase()}/${name.toLowerCase()}`;
-    return this.cached(
-      key,
-      (index, signal) => this.http.catalogNode(name, dc, index, signal),
-      (body) => decodeCatalogNode(body, dc),
-      { kind: 'all' },
-    );
+    return thenLookup(this.listed(dc), (dir) => dir?.node(name));
   }
 
   reverse(ip: string): ReverseEntry {
-    const nodes = this.nodesByAddress.get(ip) ?? [];
+    const nodes = this.directories.get(this.localDc.toLowerCase())?.nodesAt(ip) ?? [];
     const services = new Set<string>();
     for (const entry of this.cache.values()) {
-      if (!Array.isArray(entry.value)) continue;
       for (const i of entry.value) if (i.address !== '' && canonicalIp(i.address) === ip) services.add(i.service);
     }
     return { nodes, services: [...services] };

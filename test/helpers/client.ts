@@ -172,3 +172,36 @@ export async function query(port: number, name: string, type: string, o: QueryOp
   if (!raw) throw new Error(`udp: no reply to ${name} ${type}`);
   return decodeReply(raw);
 }
+
+/**
+ * flood sends every packet over one UDP socket, in batches of `batch` waiting for the
+ * batch's replies (or 2 s), and counts the replies by RCODE: a bounded, self-stopping load.
+ */
+export async function flood(port: number, packets: Buffer[], batch = 200): Promise<Map<number, number>> {
+  const socket = createSocket('udp4');
+  const rcodes = new Map<number, number>();
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    for (let at = 0; at < packets.length; at += batch) {
+      const part = packets.slice(at, at + batch);
+      await new Promise<void>((resolve) => {
+        let left = part.length;
+        const timer = setTimeout(done, 2000);
+        function done(): void {
+          clearTimeout(timer);
+          socket.off('message', onMessage);
+          resolve();
+        }
+        function onMessage(msg: Buffer): void {
+          rcodes.set(msg[3]! & 0xf, (rcodes.get(msg[3]! & 0xf) ?? 0) + 1);
+          if (--left === 0) done();
+        }
+        socket.on('message', onMessage);
+        for (const p of part) socket.send(p, port, '127.0.0.1');
+      });
+    }
+  } finally {
+    socket.close();
+  }
+  return rcodes;
+}

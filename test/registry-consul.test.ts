@@ -403,3 +403,19 @@ t.test('an answer is never served after its data left the registry cache', async
     });
   }
 });
+
+t.test('recovery is prompt: after an outage long enough for backoffs to grow, a change is served within 2 s of Consul coming back', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node3', Address: '10.0.0.3', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
+  t.equal((await srvOf(srv.port)).length, 2);
+  t.equal((await query(srv.port, 'db.service.consul', 'A')).answer.length, 1);
+  await consul.stop();
+  // Six seconds of failures: each watch's backoff ceiling has grown past 16 s.
+  await new Promise((r) => setTimeout(r, 6000));
+  await consul.start();
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'critical'));
+  await consulPut(consul.url, '/v1/catalog/deregister', { Node: 'node3', ServiceID: 'db-1' });
+  const back = Date.now();
+  await eventually(async () => expect((await srvOf(srv.port)).length === 1 && (await query(srv.port, 'db.service.consul', 'A')).rcode === 'NXDOMAIN', 'both changes served'), 2000, 20);
+  t.ok(Date.now() - back < 2000, `served ${Date.now() - back} ms after Consul came back`);
+});

@@ -9,6 +9,9 @@ import { decodeCatalogNodes, decodeServices } from './consul-decode.js';
 import type { ConsulHttp } from './consul-http.js';
 import { BlockingWatch } from './consul-watch.js';
 
+/** PROBE_MAX_MS caps the service-list watch's backoff: one request per 2 s at most against a Consul that is down. */
+const PROBE_MAX_MS = 2000;
+
 /** DirectoryEvents is how a directory reports to its registry. */
 export interface DirectoryEvents {
   /** ok: Consul answered. */
@@ -43,6 +46,9 @@ export class ConsulDirectory {
       new BlockingWatch<unknown>(
         {
           ...watch,
+          // The service list is the probe: while Consul is down it retries at least every
+          // PROBE_MAX_MS, so that recovery is noticed soon and every other watch woken.
+          backoff: { ...watch.backoff, maxMs: Math.min(watch.backoff.maxMs, PROBE_MAX_MS) },
           fetch: (index, signal) => http.catalogServices(dc, index, signal),
           onData: (body) => this.takeServices(decodeServices(body)),
           onError: (err) => events.failed(`catalog/services?dc=${dc}`, err),
@@ -98,6 +104,11 @@ export class ConsulDirectory {
 
   stop(): void {
     for (const w of this.watches) w.stop();
+  }
+
+  /** wake ends the backoff of both watches. */
+  wake(): void {
+    for (const w of this.watches) w.wake();
   }
 
   /** synced tells whether both lists have been read. */

@@ -68,6 +68,13 @@ export class BlockingWatch<T> {
     }
   }
 
+  /** wake ends a backoff now: the registry answered again, so the next request need not wait. */
+  wake(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.sleeper.cancel();
+  }
+
   /** stop ends the loop and aborts the request in flight. */
   stop(): void {
     this.stopped = true;

@@ -40,6 +40,8 @@ interface Entry {
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };
+/** RECOVERY_JITTER_MS spreads the retries of every watch when Consul answers again. */
+const RECOVERY_JITTER_MS = 250;
 
 /** ConsulRegistry implements Registry over Consul's HTTP API. */
 export class ConsulRegistry implements Registry {
@@ -112,10 +114,18 @@ export class ConsulRegistry implements Registry {
     for (const l of this.listeners) l(change);
   }
 
-  /** ok records an answer from Consul. */
+  /** ok records an answer from Consul; the first after an outage wakes every watch waiting in backoff. */
   private ok(): void {
     this.lastOk = Date.now();
+    if (!this.liveness.current()) this.wakeAll();
     this.liveness.up();
+  }
+
+  /** wakeAll retries every watch soon, each within RECOVERY_JITTER_MS so that they do not all arrive at once. */
+  private wakeAll(): void {
+    const watches: { wake(): void }[] = [...this.directories.values()];
+    for (const e of this.cache.values()) if (e.watch) watches.push(e.watch);
+    for (const w of watches) setTimeout(() => w.wake(), Math.random() * RECOVERY_JITTER_MS).unref();
   }
 
   /** directory makes (and starts) the watched lists of a datacenter. */

@@ -3,7 +3,7 @@
 // SIGTERM/SIGINT stop; SIGHUP reloads.
 import { readFileSync } from 'node:fs';
 import { ConfigError, helpText, loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redact } from '../lib/log.js';
 import { start } from '../lib/srvdns.js';
 import { runPrimary, workerReady } from '../lib/workers.js';
 import cluster from 'node:cluster';
@@ -39,8 +39,9 @@ async function main(): Promise<number> {
   try {
     server = await start(config, log, { serveHttp: !cluster.isWorker });
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'srvdns could not start');
-    process.stderr.write(`srvdns: ${(err as Error).message}\n`);
+    const message = redact((err as Error).message);
+    log.fatal({ err: message }, 'srvdns could not start');
+    process.stderr.write(`srvdns: ${message}\n`);
     return 1;
   }
   const where = server.endpoints.map((e) => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`));

@@ -4,7 +4,7 @@
 // keys are rejected by name.
 import { parseArgs } from 'node:util';
 import { parseCidr } from './forward/acl.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
+import { LOG_LEVELS, redact, type LogLevel } from './log.js';
 import type { EtcdConnection } from './registry/etcd-mirror.js';
 import { envName, OPTIONS, type OptionName, type OptionSpec, type Raw } from './config/options.js';
 import { fromEnvValue, readConfigFile } from './config/sources.js';
@@ -78,8 +78,31 @@ export interface EtcdConfig {
 /** CliRequest is what the command line asked for besides configuration. */
 export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
-/** loadConfig merges argv, env and the config file into a validated Config. */
+/** loadConfig merges argv, env and the config file into a validated Config; its errors never show a secret. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRequest {
+  try {
+    return readConfig(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(redact(err.message, secretValues(argv, env)));
+  }
+}
+
+/** secretValues are the values given to secret options on the command line or in the environment. */
+function secretValues(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    if (!spec.secret) continue;
+    for (const variable of [envName(name), ...(spec.env ?? [])]) if (env[variable]) out.push(env[variable]!);
+    argv.forEach((arg, i) => {
+      if (arg === `--${name}` && argv[i + 1] !== undefined) out.push(argv[i + 1]!);
+      if (arg.startsWith(`--${name}=`)) out.push(arg.slice(name.length + 3));
+    });
+  }
+  return out;
+}
+
+function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
   const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },
     version: { type: 'boolean' },

@@ -41,3 +41,17 @@ export class LogLimiter {
     return seen?.suppressed ?? 0;
   }
 }
+
+/** URL_USERINFO matches the user-info of a URL (`scheme://user:password@`). */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi;
+
+/**
+ * redact hides secrets in text bound for a log or an error: the user-info of any URL,
+ * and each of the given secret values (tokens, passwords).
+ * @example redact('http://admin:pw@consul:8500') // 'http://***@consul:8500'
+ */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(URL_USERINFO, '$1***@');
+  for (const s of secrets) if (s.length > 0) out = out.split(s).join('***');
+  return out;
+}

@@ -103,3 +103,21 @@ t.test('--workers 2: both answer on one port, metrics summed, SIGTERM stops all'
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit');
 });
+
+t.test('secrets never appear in errors: URL credentials, tokens and passwords', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'srvdns.yaml');
+  writeFileSync(configFile, 'file: fixtures/catalog.yaml\nconsul-token: [supersecret1]\n');
+  const cases: [string, string[], NodeJS.ProcessEnv, string][] = [
+    ['a URL with credentials', ['--consul', 'ftp://admin:supersecret2@consul.example'], {}, 'supersecret2'],
+    ['a token of the wrong type in the config file', ['--config', configFile], {}, 'supersecret1'],
+    ['a bad etcd endpoint with credentials', ['--etcd', 'http://root:supersecret3@etcd:2379/v3/extra'], {}, 'supersecret3'],
+  ];
+  for (const [name, args, env, secret] of cases) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    t.equal(r.status, 2, `${name}: exit 2`);
+    t.notMatch(r.stderr, secret, `${name}: the secret is not shown (${r.stderr.split('\n')[0]})`);
+    t.match(r.stderr, /^srvdns: /, `${name}: an error was printed`);
+  }
+});

@@ -419,3 +419,21 @@ t.test('recovery is prompt: after an outage long enough for backoffs to grow, a 
   await eventually(async () => expect((await srvOf(srv.port)).length === 1 && (await query(srv.port, 'db.service.consul', 'A')).rcode === 'NXDOMAIN', 'both changes served'), 2000, 20);
   t.ok(Date.now() - back < 2000, `served ${Date.now() - back} ms after Consul came back`);
 });
+
+t.test('a Consul URL with credentials and a token never appear in the logs', async (t) => {
+  const { log, lines } = capturingLogger();
+  const consul = new ConsulStandin();
+  await consul.start();
+  const srv = await startServer(null, ['--consul', `http://admin:pw-secret-1@127.0.0.1:${consul.port}`, '--consul-token', 'tok-secret-2', '--consul-timeout', '300ms'], log);
+  t.teardown(async () => {
+    await srv.stop();
+    await consul.stop();
+  });
+  await consul.stop();
+  await query(srv.port, 'web.service.consul', 'A');
+  await eventually(() => expect(lines.some((l) => l.msg === 'consul request failed'), 'a failure logged'));
+  const text = lines.map((l) => JSON.stringify(l)).join('\n');
+  t.notMatch(text, 'pw-secret-1', 'no password');
+  t.notMatch(text, 'tok-secret-2', 'no token');
+  t.match(text, /http:\/\/\*\*\*@127\.0\.0\.1/, 'the URL is logged with its credentials hidden');
+});

@@ -12,6 +12,8 @@ export interface OptionSpec {
   default?: string | boolean | readonly string[];
   /** env lists extra environment variables read (after SRVDNS_*), e.g. CONSUL_HTTP_ADDR. */
   env?: readonly string[];
+  /** secret values (tokens, passwords) never appear in errors or logs. */
+  secret?: true;
 }
 
 /** OPTIONS is every setting srvdns has: flag `--name`, env `SRVDNS_NAME`, config key `name`. */
@@ -33,7 +35,7 @@ export const OPTIONS = {
     env: ['CONSUL_HTTP_ADDR'],
     help: 'serve the catalog of the Consul agent at this URL (http:// or https://)',
   },
-  'consul-token': { kind: 'string', arg: 'TOKEN', env: ['CONSUL_HTTP_TOKEN'], help: 'ACL token sent as X-Consul-Token' },
+  'consul-token': { kind: 'string', arg: 'TOKEN', env: ['CONSUL_HTTP_TOKEN'], secret: true, help: 'ACL token sent as X-Consul-Token' },
   'consul-ca': { kind: 'string', arg: 'FILE', env: ['CONSUL_CACERT'], help: 'CA certificate (PEM) for an https:// Consul' },
   'consul-cert': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_CERT'], help: 'client certificate (PEM) for an https:// Consul' },
   'consul-key': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_KEY'], help: 'client key (PEM) for an https:// Consul' },
@@ -60,7 +62,7 @@ export const OPTIONS = {
     help: 'one more etcd source, e.g. layout=skydns,api=v2,prefix=/skydns,zone=skydns.local.; repeatable (replaces the single --etcd-layout/-api/-prefix/-zone form)',
   },
   'etcd-user': { kind: 'string', arg: 'NAME', help: 'etcd user name (auth)' },
-  'etcd-password': { kind: 'string', arg: 'PASSWORD', help: 'etcd password (auth)' },
+  'etcd-password': { kind: 'string', arg: 'PASSWORD', secret: true, help: 'etcd password (auth)' },
   'etcd-ca': { kind: 'string', arg: 'FILE', help: 'CA certificate (PEM) for https:// etcd endpoints' },
   'etcd-cert': { kind: 'string', arg: 'FILE', help: 'client certificate (PEM) for etcd' },
   'etcd-key': { kind: 'string', arg: 'FILE', help: 'client key (PEM) for etcd' },

@@ -9,8 +9,10 @@ import { ConfigError, fail } from './values.js';
 function fromFileValue(key: OptionName, value: unknown): Raw {
   const source = `config key '${key}'`;
   const spec: OptionSpec = OPTIONS[key];
+  // A secret is never echoed, not even when it has the wrong type.
+  const shown = (v: unknown): string => (spec.secret ? 'a value of the wrong type' : JSON.stringify(v));
   if (spec.kind === 'boolean') {
-    if (typeof value !== 'boolean') fail(source, `expected true or false, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'boolean') fail(source, `expected true or false, got ${shown(value)}`);
     return value;
   }
   if (spec.kind === 'strings') {
@@ -19,11 +21,11 @@ function fromFileValue(key: OptionName, value: unknown): Raw {
     }
     const list = Array.isArray(value) ? value : [value];
     if (!list.every((v) => typeof v === 'string' || typeof v === 'number')) {
-      fail(source, `expected a string or a list of strings, got ${JSON.stringify(value)}`);
+      fail(source, `expected a string or a list of strings, got ${shown(value)}`);
     }
     return list.map(String);
   }
-  if (typeof value !== 'string' && typeof value !== 'number') fail(source, `expected a value, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' && typeof value !== 'number') fail(source, `expected a value, got ${shown(value)}`);
   return String(value);
 }
 

@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
-import { LogLimiter, type Logger } from '../log.js';
+import { LogLimiter, redact, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
 import { decodeAgentSelf, decodeDatacenters, decodeHealthService } from './consul-decode.js';
 import { ConsulDirectory } from './consul-directory.js';
@@ -70,7 +70,7 @@ export class ConsulRegistry implements Registry {
       ...o,
       onFiltered: () => this.warnOnce('filtered', 'consul left out services or nodes this token may not read (ACL); answers leave them out too'),
     });
-    this.log = o.log.child({ component: 'registry/consul', url: o.url });
+    this.log = o.log.child({ component: 'registry/consul', url: redact(o.url) });
     this.localDc = o.datacenter ?? 'dc1';
     this.cache = new LRUCache<string, Entry>({
       max: o.cacheSize,
@@ -94,7 +94,8 @@ export class ConsulRegistry implements Registry {
     this.liveness.down();
     // Cold misses fail per query during an outage: one line a second, with a count.
     const suppressed = this.logLimiter.allow('failed');
-    if (suppressed !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), what, suppressed }, 'consul request failed');
+    const message = redact(err instanceof Error ? err.message : String(err), this.o.token ? [this.o.token] : []);
+    if (suppressed !== undefined) this.log.warn({ err: message, what, suppressed }, 'consul request failed');
   }
 
   /** warnOnce logs a condition the operator should fix, once per run. */

@@ -36,6 +36,8 @@ export interface Config {
   tcpMaxConnections: number;
   /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
   udpMaxSize: number;
+  /** rrl limits UDP responses per client prefix; undefined: off. */
+  rrl: { responsesPerSecond: number; slip: number } | undefined;
   workers: number;
   recursors: Endpoint[];
   recursorStrategy: 'sequential' | 'random';
@@ -228,9 +230,15 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
+    rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,
   };
   return { kind: 'run', config };
+}
+
+/** rrlConfig is response rate limiting, or undefined when it is off (0 responses a second). */
+function rrlConfig(responsesPerSecond: number, slip: number): Config['rrl'] {
+  return responsesPerSecond === 0 ? undefined : { responsesPerSecond, slip };
 }
 
 type Getter = (name: OptionName) => { value: Raw | undefined; source: string };

@@ -31,6 +31,7 @@ export class Metrics {
   readonly staleAnswers: Counter;
   readonly forwardRequests: Counter<'upstream' | 'rcode'>;
   readonly forwardRejects: Counter;
+  readonly rrlLimited: Counter<'action'>;
 
   constructor(sources: () => readonly MetricSource[], cache: () => AnswerCache | undefined) {
     const registers = [this.registry];
@@ -88,6 +89,12 @@ export class Metrics {
     perSource('srvdns_registry_errors_total', 'Failed registry requests, lost watches and skipped malformed entries.', (s) => s.stats().errors, 'counter');
     perSource('srvdns_catalog_instances', 'Instances (or etcd records) held in memory.', (s) => s.stats().records, 'gauge');
     this.staleAnswers = new Counter({ name: 'srvdns_stale_answers_total', help: 'Answers served while their registry was unreachable.', registers });
+    this.rrlLimited = new Counter({
+      name: 'srvdns_rrl_limited_total',
+      help: 'UDP responses over the rate limit, by what was done: slipped (sent truncated) or dropped.',
+      labelNames: ['action'],
+      registers,
+    });
     this.forwardRejects = new Counter({
       name: 'srvdns_forward_max_concurrent_rejects_total',
       help: 'Queries answered SERVFAIL at once because --recursor-max-concurrent queries were already in flight.',

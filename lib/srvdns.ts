@@ -16,6 +16,7 @@ import { Forwarder } from './forward/forwarder.js';
 import { AnswerCache } from './server/answer-cache.js';
 import { startHttp } from './server/http.js';
 import { createHandler, type Handler } from './server/handler.js';
+import { withRrl } from './server/rrl.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
 import { ConsulZone, serviceTag } from './zones/consul.js';
@@ -218,7 +219,10 @@ export async function start(config: Config, log: Logger, options: StartOptions =
   }
   const { cache, unsubscribe } = createAnswerCache(registry, sky);
   const metrics = config.metrics ? new Metrics(() => sources, () => cache) : undefined;
-  const handler = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
+  const built = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
+  const handler = config.rrl
+    ? withRrl(built, { ...config.rrl, onLimited: metrics ? (slipped) => metrics.rrlLimited.inc({ action: slipped ? 'slipped' : 'dropped' }) : undefined })
+    : built;
   let http: { server: HttpServer; port: number } | undefined;
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];

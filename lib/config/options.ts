@@ -120,6 +120,18 @@ export const OPTIONS = {
     default: '1000',
     help: 'most forwarded queries in flight at once; beyond it, SERVFAIL at once (CoreDNS forward max_concurrent)',
   },
+  'rrl-responses-per-second': {
+    kind: 'integer',
+    arg: 'N',
+    default: '0',
+    help: 'response rate limiting: at most N UDP responses a second per client /24 (IPv4) or /56 (IPv6); 0 is off. TCP is never limited',
+  },
+  'rrl-slip': {
+    kind: 'integer',
+    arg: 'N',
+    default: '2',
+    help: 'with rate limiting, every Nth limited response is sent truncated (TC) so real clients retry over TCP; the rest are dropped; 0 drops all',
+  },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
   'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
   'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },

@@ -34,6 +34,7 @@ export interface Config {
   soaMinTtl: number;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
   /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
   udpMaxSize: number;
   /** rrl limits UDP responses per client prefix; undefined: off. */
@@ -228,6 +229,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     }),
     metrics: str('metrics') === undefined ? undefined : parseEndpoint(get('metrics').source, str('metrics')!),
     tcpMaxConnections: integer('tcp-max-connections', 1, 1000000),
+    tcpMaxConnectionsPerClient: integer('tcp-max-connections-per-client', 1, 1000000),
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),

@@ -232,6 +232,7 @@ export async function start(config: Config, log: Logger, options: StartOptions =
       const tcp = new TcpListener(handler, log.child({ component: 'server/tcp' }), {
         idleTimeoutMs: config.tcpIdleTimeoutMs,
         maxConnections: config.tcpMaxConnections,
+        maxPerClient: config.tcpMaxConnectionsPerClient,
       });
       const port = await bindBoth(udp, tcp, e);
       listeners.push(udp, tcp);

@@ -133,7 +133,13 @@ export const OPTIONS = {
     help: 'with rate limiting, every Nth limited response is sent truncated (TC) so real clients retry over TCP; the rest are dropped; 0 drops all',
   },
   'tcp-idle-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: 'close idle TCP connections after' },
-  'tcp-max-connections': { kind: 'integer', arg: 'N', default: '1000', help: 'most TCP connections at once per listener' },
+  'tcp-max-connections': {
+    kind: 'integer',
+    arg: 'N',
+    default: '1000',
+    help: 'most TCP connections at once per listener; at the cap a new one closes the oldest idle one',
+  },
+  'tcp-max-connections-per-client': { kind: 'integer', arg: 'N', default: '100', help: 'most TCP connections at once from one client address' },
   'log-level': { kind: 'string', arg: 'LEVEL', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
 } as const satisfies Record<string, OptionSpec>;
 

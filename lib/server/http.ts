@@ -13,9 +13,18 @@ export interface HttpOptions {
   log: Logger;
 }
 
-/** startHttp listens on host:port and resolves with the server and its port. */
+/** MAX_CONNECTIONS caps the endpoint's connections: a scraper needs one or two. */
+const MAX_CONNECTIONS = 64;
+/** IDLE_MS closes connections that send no request, or sit idle between requests, this long. */
+const IDLE_MS = 5000;
+
+/**
+ * startHttp listens on host:port and resolves with the server and its port. The endpoint
+ * is bounded (connections, idle and header-less connections closed within seconds) so
+ * that a flood of connections to it cannot take the file descriptors DNS needs.
+ */
 export async function startHttp(host: string, port: number, o: HttpOptions): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+  const server = createServer({ headersTimeout: IDLE_MS, requestTimeout: IDLE_MS * 2, keepAliveTimeout: IDLE_MS, connectionsCheckingInterval: 1000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { 'Content-Type': type });
@@ -41,6 +50,9 @@ export async function startHttp(host: string, port: number, o: HttpOptions): Pro
     }
     send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
   });
+  server.maxConnections = MAX_CONNECTIONS;
+  // A connection that never sends a byte is closed by the idle timeout.
+  server.setTimeout(IDLE_MS, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

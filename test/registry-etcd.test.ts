@@ -1,6 +1,7 @@
 // etcd as a registry against a real etcd: Registrator's layout through the shared
 // conformance suite (v3 and v2), then outages, compaction and size.
 import t from 'tap';
+import { execSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { silentLogger } from '../lib/log.js';
@@ -11,7 +12,7 @@ import { query } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
 import { freePort } from './helpers/ports.js';
 import { eventually, expect } from './helpers/eventually.js';
-import { startOnBothApis, startServer } from './helpers/server.js';
+import { capturingLogger, startOnBothApis, startServer } from './helpers/server.js';
 
 let etcd: EtcdServer;
 t.before(async () => {
@@ -190,4 +191,31 @@ t.test('10,000 keys: read at start, every one answers', async (t) => {
   }
   const all = await query(srv.port, 'big.skydns.local', 'A', { proto: 'tcp' });
   t.ok(all.answer.length > 1000, `the subtree answers over TCP (${all.answer.length} records fit 64 KiB)`);
+});
+
+t.test('etcd down for 20 s: retries stay paced, one line says down and one says back, no connections pile up', async (t) => {
+  const { log, lines } = capturingLogger();
+  const srv = await startServer(null, ['--etcd', etcd.url, '--metrics', '127.0.0.1:0'], log);
+  t.teardown(() => srv.stop());
+  await etcd.v3.put('/skydns/local/skydns/storm/1').value('{"host":"10.5.0.1"}');
+  await eventually(async () => expect((await query(srv.port, 'storm.skydns.local', 'A')).answer.length === 1, 'before'));
+  const connections = (): number => Number(execSync(`ss -tnH state established '( dport = :${etcd.clientPort} )' | wc -l`).toString().trim());
+  const before = connections();
+  const errors = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text();
+    return Number(/^srvdns_registry_errors_total\{registry="etcd:skydns\.local\."\} (\d+)/m.exec(text)?.[1] ?? NaN);
+  };
+  const errorsBefore = await errors();
+  await etcd.kill();
+  await new Promise((r) => setTimeout(r, 20000));
+  const failures = (await errors()) - errorsBefore;
+  // Reconnects back off to one per 5 s at most: 20 s is a handful, never hundreds.
+  t.ok(failures <= 25, `${failures} failed attempts in 20 s`);
+  t.equal((await query(srv.port, 'storm.skydns.local', 'A')).answer.length, 1, 'the last copy answered throughout');
+  await etcd.start();
+  await eventually(async () => expect((await query(srv.port, 'storm.skydns.local', 'A')).rcode === 'NOERROR' && lines.some((l) => l.msg === 'etcd answers again'), 'back'), 15000);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.ok(connections() <= before + 1, `${connections()} connections to etcd after recovery (${before} before)`);
+  t.equal(lines.filter((l) => l.msg === 'etcd unreachable; serving the last copy').length, 1, 'down: said once');
+  t.equal(lines.filter((l) => l.msg === 'etcd answers again').length, 1, 'back: said once');
 });

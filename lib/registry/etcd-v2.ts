@@ -65,6 +65,11 @@ export class EtcdV2Mirror implements KeyMirror {
   synced(): boolean {
     return this.lastSync > 0;
   }
+
+  /** up marks etcd answering, logging the end of an outage. */
+  private up(): void {
+    if (this.liveness.up()) this.log.info({ prefix: this.prefix }, 'etcd (v2) answers again');
+  }
   healthy(): boolean {
     return this.liveness.current();
   }
@@ -116,12 +121,11 @@ export class EtcdV2Mirror implements KeyMirror {
       } catch (err) {
         if (this.stopped) return;
         this.errors++;
-        this.liveness.down();
         const cleared = err instanceof EtcdV2Error && err.code === 401;
         if (!cleared) {
           failures++;
           this.endpoint++; // try the next endpoint
-          this.log.warn({ err: (err as Error).message, prefix: this.prefix }, 'etcd v2 watch lost; serving the last copy');
+          if (this.liveness.down()) this.log.warn({ err: (err as Error).message, prefix: this.prefix }, 'etcd (v2) unreachable; serving the last copy');
           await this.sleeper.sleep(backoffDelay(BACKOFF, failures));
         }
       }
@@ -145,7 +149,7 @@ export class EtcdV2Mirror implements KeyMirror {
     this.sink.reset(copy);
     this.sink.commit();
     this.lastSync = Date.now();
-    this.liveness.up();
+    this.up();
     this.first?.();
     return (res.etcdIndex ?? res.body.index ?? 0) + 1;
   }
@@ -170,7 +174,7 @@ export class EtcdV2Mirror implements KeyMirror {
     }
     this.sink.commit();
     this.lastSync = Date.now();
-    this.liveness.up();
+    this.up();
     return (node.modifiedIndex ?? waitIndex) + 1;
   }
 

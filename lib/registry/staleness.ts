@@ -10,14 +10,18 @@ const NOT_SYNCED = 1;
 export class Liveness {
   private since = NOT_SYNCED;
 
-  /** up: the registry answered; the data is current. */
-  up(): void {
+  /** up: the registry answered; the data is current. It returns true when this ends an outage (to log once). */
+  up(): boolean {
+    const ended = this.since > NOT_SYNCED;
     this.since = 0;
+    return ended;
   }
 
-  /** down: the registry stopped answering; the data ages from the first failure on, not from later ones. */
-  down(now = Date.now()): void {
-    if (this.since === 0) this.since = now;
+  /** down: the registry stopped answering; the data ages from the first failure on, not from later ones. It returns true for the first failure (to log once). */
+  down(now = Date.now()): boolean {
+    if (this.since !== 0) return false;
+    this.since = now;
+    return true;
   }
 
   /** current tells whether the source follows its registry now. */

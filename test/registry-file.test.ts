@@ -12,7 +12,7 @@ import { registrySuite, type CatalogInput } from './conformance/registry-suite.j
 import { testCatalog } from './helpers/catalog.js';
 import { query } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
-import { startServer } from './helpers/server.js';
+import { capturingLogger, startServer } from './helpers/server.js';
 
 function tempFile(name = 'catalog.yaml'): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'srvdns-file-'));
@@ -151,4 +151,28 @@ t.test('--max-stale: a catalog file that cannot be read keeps answering for max-
   srv.write(testCatalog);
   await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'A')).answer.length === 3, 'served again'), 3000);
   t.pass('the file is back and served');
+});
+
+t.test('a catalog that shrinks by more than half in a write made in place is logged loudly (it may be half-written)', async (t) => {
+  const { dir, file } = tempFile();
+  const services = (n: number): string => `nodes: [{name: n1, address: 10.0.0.1}]\nservices:\n${Array.from({ length: n }, (_, i) => `  - {name: s${i}, node: n1, port: 80}\n`).join('')}`;
+  writeFileSync(file, services(10));
+  const { log, lines } = capturingLogger();
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log, pollMs: 50 });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeFileSync(file, services(8)); // in place, a small change: quiet
+  await eventually(() => expect(registry.service('s9', 'dc1') === undefined, 'applied'));
+  writeFileSync(file, services(3)); // in place, most of it gone
+  await eventually(() => expect(registry.service('s3', 'dc1') === undefined, 'applied'));
+  const warnings = lines.filter((l) => String(l.msg).includes('rename it over'));
+  t.equal(warnings.length, 1, 'one loud line, for the big shrink only');
+  t.same([warnings[0]?.before, warnings[0]?.after], [8, 3]);
+  writeFileSync(`${file}.tmp`, services(1));
+  renameSync(`${file}.tmp`, file); // replaced by a rename: a writer that knows what it does
+  await eventually(() => expect(registry.service('s1', 'dc1') === undefined, 'applied'));
+  t.equal(lines.filter((l) => String(l.msg).includes('rename it over')).length, 1, 'a rename is not warned about');
 });

@@ -10,18 +10,36 @@ export class Snapshot {
   private readonly services = new Map<string, Instance[]>();
   private readonly nodes = new Map<string, CatalogNode>();
   private readonly addresses = new Map<string, { nodes: CatalogNode[]; services: Set<string> }>();
-  readonly instanceCount: number;
+
+  private count = 0;
 
   constructor(
     readonly datacenter: string,
     nodes: readonly CatalogNode[],
     instances: readonly Instance[],
   ) {
+    this.addNodes(nodes);
+    this.addInstances(instances);
+  }
+
+  get instanceCount(): number {
+    return this.count;
+  }
+
+  /**
+   * addNodes and addInstances index more of the catalog; only a snapshot being built
+   * aside (not yet served) may be added to, a part at a time, so that a large catalog
+   * is indexed between queries rather than in one long pause.
+   */
+  addNodes(nodes: readonly CatalogNode[]): void {
     for (const node of nodes) {
       this.nodes.set(node.name.toLowerCase(), node);
       const ip = canonicalIp(node.address);
       if (ip) this.at(ip).nodes.push(node);
     }
+  }
+
+  addInstances(instances: readonly Instance[]): void {
     for (const inst of instances) {
       const key = inst.service.toLowerCase();
       let list = this.services.get(key);
@@ -30,7 +48,7 @@ export class Snapshot {
       const ip = canonicalIp(inst.address);
       if (ip && isIP(inst.address)) this.at(ip).services.add(inst.service);
     }
-    this.instanceCount = instances.length;
+    this.count += instances.length;
   }
 
   private at(ip: string): { nodes: CatalogNode[]; services: Set<string> } {

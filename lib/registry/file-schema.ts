@@ -112,8 +112,20 @@ function invalid(data: unknown, issue: z.core.$ZodIssue, prefix: readonly Proper
   throw new CatalogFileError(where ? `${where}: ${message}` : message);
 }
 
+/** CatalogData is a validated catalog: plain data, so it can cross from a worker thread. */
+export interface CatalogData {
+  nodes: CatalogNode[];
+  instances: Instance[];
+}
+
 /** parseCatalog validates a decoded catalog file and builds its Snapshot. */
 export function parseCatalog(data: unknown, datacenter: string): Snapshot {
+  const { nodes, instances } = validateCatalog(data, datacenter);
+  return new Snapshot(datacenter, nodes, instances);
+}
+
+/** validateCatalog checks a decoded catalog file, naming the entry and field of the first error, and returns its nodes and instances. */
+export function validateCatalog(data: unknown, datacenter: string): CatalogData {
   const parsed = fileSchema.safeParse(data ?? {});
   if (!parsed.success) invalid(data, parsed.error.issues[0]!, []);
   const services = parsed.data.services.map((raw, i): Service => {
@@ -151,5 +163,5 @@ export function parseCatalog(data: unknown, datacenter: string): Snapshot {
       health: s.health,
     };
   });
-  return new Snapshot(datacenter, [...nodes.values()], instances);
+  return { nodes: [...nodes.values()], instances };
 }

@@ -1,10 +1,26 @@
 // The embedded file registry: a JSON or YAML catalog file, watched. An edit applies
-// within a second; an invalid edit keeps the last good catalog and logs why.
-import { readFile, stat } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+// within a second; an invalid edit keeps the last good catalog and logs why. Reloads
+// are read in a worker thread and indexed a part at a time (file-worker.ts): a catalog
+// of 100,000 instances takes about a second to read, which must not pause answering.
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { Snapshot } from '../catalog/snapshot.js';
+import type { CatalogNode, Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
-import { parseCatalog } from './file-schema.js';
+import { readCatalog } from './file-read.js';
+import type { WorkerMessage, WorkerRequest } from './file-worker.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
+
+/**
+ * SMALL_FILE is the size below which a reload is read on the main thread: at most a few
+ * tens of milliseconds even as YAML, and sooner than waking a worker. Larger files are
+ * read in the worker thread.
+ */
+const SMALL_FILE = 64 * 1024;
+/** PART_SIZE is how many instances the main thread indexes at a time during a reload (a few milliseconds). */
+const PART_SIZE = 2000;
+/** SHRINK_WARNING: a reload keeping less than this share of the instances, written in place, is logged loudly. */
+const SHRINK_WARNING = 0.5;
 
 /** FileRegistryOptions configure a FileRegistry. */
 export interface FileRegistryOptions {
@@ -23,38 +39,82 @@ export class FileRegistry extends SnapshotRegistry {
   private loading: Promise<void> = Promise.resolve();
   /** seen identifies the file version last read, valid or not, so each version is read once. */
   private seen = '';
+  private reader: Worker | undefined;
 
   constructor(private readonly options: FileRegistryOptions) {
     super(options.datacenter);
     this.log = options.log.child({ component: 'registry/file', path: options.path });
   }
 
-  /** load reads and validates the file; it throws, naming the entry and field, and keeps the old catalog. */
+  /** load reads and validates the file on this thread (start-up: nothing is served yet); it throws, naming the entry and field. */
   async load(): Promise<void> {
     // The version is taken before reading: a write that lands during the read changes it again.
     this.seen = await this.version();
-    const text = await readFile(this.options.path, 'utf8');
-    let data: unknown;
-    try {
-      // JSON is YAML too, but JSON.parse reads a large catalog many times faster.
-      data = /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
-    } catch (err) {
-      throw new Error(`${this.options.path}: ${(err as Error).message.split('\n')[0]}`);
-    }
-    let next;
-    try {
-      next = parseCatalog(data, this.localDc);
-    } catch (err) {
-      throw new Error(`${this.options.path}: ${(err as Error).message}`);
-    }
-    this.replace(next);
+    this.replace(await this.loadHere());
+  }
+
+  /** size is the file's size as of the version last seen. */
+  private size(): number {
+    return Number(this.seen.split(':')[1] ?? 0);
+  }
+
+  /** loadHere reads a small file on this thread. */
+  private async loadHere(): Promise<Snapshot> {
+    const { nodes, instances } = await readCatalog(this.options.path, this.localDc);
+    return new Snapshot(this.localDc, nodes, instances);
+  }
+
+  /** reader is the worker thread that reads reloads, started with the registry so that its modules are loaded once. */
+  private startReader(): Worker {
+    const request: WorkerRequest = { path: this.options.path, datacenter: this.localDc, partSize: PART_SIZE };
+    const worker = new Worker(new URL('./file-worker.js', import.meta.url), { workerData: request });
+    worker.unref();
+    // A reader that dies is replaced at the next reload.
+    worker.once('exit', () => {
+      if (this.reader === worker) this.reader = undefined;
+    });
+    return worker;
+  }
+
+  /** loadAside has the reader read the file and builds the new catalog a part at a time, beside the one in service. */
+  private loadAside(): Promise<Snapshot> {
+    const worker = (this.reader ??= this.startReader());
+    const next = new Snapshot(this.localDc, [], []);
+    let onMessage: (m: WorkerMessage) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    return new Promise<Snapshot>((resolve, reject) => {
+      onMessage = (m) => {
+        if (m.kind === 'error') return reject(new Error(m.message));
+        next.addNodes(m.nodes as CatalogNode[]);
+        next.addInstances(m.instances as Instance[]);
+        if (m.last) resolve(next);
+        // Let queries in before the next part.
+        else setImmediate(() => worker.postMessage('next'));
+      };
+      onExit = (code) => reject(new Error(`${this.options.path}: reading stopped (worker exit ${code})`));
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      worker.postMessage('read');
+    }).finally(() => {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+    });
   }
 
   /** reload re-reads the file (the watch and SIGHUP call it); a failure is logged, the old catalog stays. */
   reload(): Promise<void> {
     this.loading = this.loading.then(async () => {
       try {
-        await this.load();
+        const before = this.current.instanceCount;
+        const inode = this.seen.split(':')[0];
+        this.seen = await this.version();
+        const next = this.size() > SMALL_FILE ? await this.loadAside() : await this.loadHere();
+        // A file written in place can be read half-written, and a half file is often valid
+        // (YAML cut at a line end): say so loudly. Writers should write aside and rename.
+        if (next.instanceCount < before * SHRINK_WARNING && this.seen.split(':')[0] === inode) {
+          this.log.warn({ before, after: next.instanceCount }, 'catalog shrank by more than half in a write made in place; if a writer was still writing, it should write a new file and rename it over the old one');
+        }
+        this.replace(next);
         this.log.info({ instances: this.current.instanceCount }, 'catalog reloaded');
       } catch (err) {
         this.failures++;
@@ -76,6 +136,7 @@ export class FileRegistry extends SnapshotRegistry {
    */
   async start(): Promise<void> {
     await this.load();
+    if (this.size() > SMALL_FILE) this.reader = this.startReader();
     this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? 250);
     this.timer.unref();
   }
@@ -100,5 +161,7 @@ export class FileRegistry extends SnapshotRegistry {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.loading;
+    await this.reader?.terminate();
+    this.reader = undefined;
   }
 }

@@ -34,6 +34,7 @@ async function main(): Promise<number> {
   }
   const { config } = request;
   const log = createLogger(config.logLevel);
+  for (const warning of request.warnings) log.warn(warning);
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, config.workers, log);
   let server;
   try {

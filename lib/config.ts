@@ -79,7 +79,7 @@ export interface EtcdConfig {
 }
 
 /** CliRequest is what the command line asked for besides configuration. */
-export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+export type CliRequest = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config; warnings: string[] };
 
 /** loadConfig merges argv, env and the config file into a validated Config; its errors never show a secret. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRequest {
@@ -89,6 +89,28 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(redact(err.message, secretValues(argv, env)));
   }
+}
+
+/** unknownVariables warns of SRVDNS_* variables that are no option: a typo in a container's environment is otherwise invisible. */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = Object.keys(OPTIONS).map(envName);
+  return Object.keys(env)
+    .filter((v) => v.startsWith('SRVDNS_') && !known.includes(v))
+    .map((v) => {
+      const nearest = known.reduce((best, k) => (editDistance(v, k) < editDistance(v, best) ? k : best));
+      return `${v} is not a srvdns setting and is ignored${editDistance(v, nearest) <= 3 ? `; did you mean ${nearest}?` : ''}`;
+    });
+}
+
+/** editDistance is the Levenshtein distance between two short strings. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 /** secretValues are the values given to secret options on the command line or in the environment. */
@@ -174,10 +196,13 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
   const consulUrl = str('consul');
   const etcd = etcdConfig(get, str, list);
   const registrator = etcd?.sources.filter((s) => s.layout === 'registrator') ?? [];
-  if (registrator.length > 1) fail('--etcd-source', 'at most one registrator layout: it answers the Consul-style domain');
-  const registries = [file && '--file', consulUrl && '--consul', registrator.length > 0 && 'the etcd registrator layout'].filter(Boolean);
-  if (registries.length === 0 && !etcd) fail('srvdns', 'no registry: give --file PATH, --consul URL or --etcd URL (or SRVDNS_FILE / SRVDNS_CONSUL / SRVDNS_ETCD)');
-  if (registries.length > 1) fail('srvdns', `one registry for the ${domain} domain at a time: got ${registries.join(' and ')}`);
+  if (registrator.length > 1) fail(get('etcd-source').source, 'at most one registrator layout: it answers the Consul-style domain');
+  const registries = [file && get('file').source, consulUrl && get('consul').source, registrator.length > 0 && 'the etcd registrator layout'].filter(Boolean);
+  if (registries.length > 1) fail(get('consul').source, `one registry for the ${domain} domain at a time: got ${registries.join(' and ')}`);
+  // Every option given is checked, whether or not its registry is in use: a typo must not wait for the day it matters.
+  const consulWaitMs = duration('consul-wait');
+  if (consulWaitMs < 1000 || consulWaitMs > 600000) fail(get('consul-wait').source, 'expected from 1s to 10m (Consul caps wait at 10 minutes)');
+  const consulTimeoutMs = duration('consul-timeout');
   let consul: ConsulConfig | undefined;
   if (consulUrl) {
     // CONSUL_HTTP_ADDR is often host:port without a scheme.
@@ -189,16 +214,14 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
       parsed = undefined;
     }
     if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) fail(get('consul').source, `expected an http:// or https:// URL, got "${consulUrl}"`);
-    const waitMs = duration('consul-wait');
-    if (waitMs < 1000 || waitMs > 600000) fail(get('consul-wait').source, 'expected from 1s to 10m (Consul caps wait at 10 minutes)');
     consul = {
       url,
       token: str('consul-token'),
       caFile: str('consul-ca'),
       certFile: str('consul-cert'),
       keyFile: str('consul-key'),
-      waitMs,
-      timeoutMs: duration('consul-timeout'),
+      waitMs: consulWaitMs,
+      timeoutMs: consulTimeoutMs,
     };
   }
   const config: Config = {
@@ -235,7 +258,9 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,
   };
-  return { kind: 'run', config };
+  // Last, so that it never hides an error in what was given.
+  if (registries.length === 0 && !etcd) throw new ConfigError('no registry: give --file PATH, --consul URL or --etcd URL (or SRVDNS_FILE / SRVDNS_CONSUL / SRVDNS_ETCD)');
+  return { kind: 'run', config, warnings: unknownVariables(env) };
 }
 
 /** rrlConfig is response rate limiting, or undefined when it is off (0 responses a second). */
@@ -248,24 +273,23 @@ type Getter = (name: OptionName) => { value: Raw | undefined; source: string };
 /** etcdConfig reads the etcd options: endpoints, credentials, and one or more sources. */
 function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, list: (name: OptionName) => readonly string[]): EtcdConfig | undefined {
   const endpoints = list('etcd').flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
-  if (endpoints.length === 0) {
-    if (list('etcd-source').length > 0) fail(get('etcd-source').source, 'needs --etcd URL');
-    return undefined;
-  }
   for (const e of endpoints) {
     if (!/^https?:\/\/[^/]+\/?$/.test(e)) fail(get('etcd').source, `expected http://host:port or https://host:port, got "${e}"`);
   }
-  const source = (layout: string, api: string, prefix: string | undefined, zone: string, from: string): EtcdSource => {
-    if (layout !== 'skydns' && layout !== 'registrator') fail(from, `layout: expected skydns or registrator, got "${layout}"`);
-    if (api !== 'v3' && api !== 'v2') fail(from, `api: expected v3 or v2, got "${api}"`);
+  /** source checks one source's fields; blame names where each field came from. */
+  const source = (layout: string, api: string, prefix: string | undefined, zone: string, blame: (field: 'layout' | 'api' | 'prefix' | 'zone') => string): EtcdSource => {
+    if (layout !== 'skydns' && layout !== 'registrator') fail(blame('layout'), `expected skydns or registrator, got "${layout}"`);
+    if (api !== 'v3' && api !== 'v2') fail(blame('api'), `expected v3 or v2, got "${api}"`);
     const p = prefix ?? (layout === 'skydns' ? '/skydns' : '/services');
-    if (!/^\/[^\s]*$/.test(p) || p === '/') fail(from, `prefix: expected a path like /skydns, got "${p}"`);
-    return { layout, api, prefix: p.replace(/\/+$/, ''), zone: parseZone(from, zone) };
+    if (!/^\/[^\s]*$/.test(p) || p === '/') fail(blame('prefix'), `expected a path like /skydns, got "${p}"`);
+    return { layout, api, prefix: p.replace(/\/+$/, ''), zone: parseZone(blame('zone'), zone) };
   };
+  // The single-source flags are checked even without --etcd, each error naming its own flag.
+  const single = source(str('etcd-layout') ?? 'skydns', str('etcd-api') ?? 'v3', str('etcd-prefix'), str('etcd-zone') ?? 'skydns.local.', (field) => get(`etcd-${field}`).source);
   const specs = list('etcd-source');
   const sources: EtcdSource[] = [];
   if (specs.length === 0) {
-    sources.push(source(str('etcd-layout') ?? 'skydns', str('etcd-api') ?? 'v3', str('etcd-prefix'), str('etcd-zone') ?? 'skydns.local.', '--etcd-layout'));
+    sources.push(single);
   } else {
     for (const spec of specs) {
       const from = `${get('etcd-source').source} "${spec}"`;
@@ -276,8 +300,12 @@ function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, 
         if (eq <= 0 || !['layout', 'api', 'prefix', 'zone'].includes(key)) fail(from, `expected layout=,api=,prefix=,zone= pairs, got "${part}"`);
         fields.set(key, part.slice(eq + 1).trim());
       }
-      sources.push(source(fields.get('layout') ?? 'skydns', fields.get('api') ?? 'v3', fields.get('prefix'), fields.get('zone') ?? 'skydns.local.', from));
+      sources.push(source(fields.get('layout') ?? 'skydns', fields.get('api') ?? 'v3', fields.get('prefix'), fields.get('zone') ?? 'skydns.local.', (field) => `${from}: ${field}`));
     }
+  }
+  if (endpoints.length === 0) {
+    if (specs.length > 0) fail(get('etcd-source').source, 'needs --etcd URL');
+    return undefined;
   }
   return {
     connection: {

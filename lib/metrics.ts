@@ -76,18 +76,21 @@ export class Metrics {
         this.inc(cache()?.misses ?? 0);
       },
     });
-    const perSource = (name: string, help: string, read: (s: MetricSource) => number, kind: 'gauge' | 'counter'): void => {
+    // With --workers, the primary merges the workers' metrics: counters add up, but a
+    // gauge describing the one registry is the same registry seen N times, so it is
+    // merged by min (up: any worker cut off shows) or max, never summed.
+    const perSource = (name: string, help: string, read: (s: MetricSource) => number, kind: 'counter' | 'min' | 'max'): void => {
       const collect = function (this: Gauge<'registry'> | Counter<'registry'>): void {
         this.reset();
         for (const s of sources()) this.inc({ registry: s.name }, read(s));
       };
-      if (kind === 'gauge') new Gauge({ name, help, labelNames: ['registry'], registers, collect });
-      else new Counter({ name, help, labelNames: ['registry'], registers, collect });
+      if (kind === 'counter') new Counter({ name, help, labelNames: ['registry'], registers, collect });
+      else new Gauge({ name, help, labelNames: ['registry'], registers, collect, aggregator: kind });
     };
-    perSource('srvdns_registry_up', 'Whether the registry answered its last exchange (1) or srvdns is serving stale data (0).', (s) => (s.healthy() ? 1 : 0), 'gauge');
-    perSource('srvdns_registry_last_sync_timestamp_seconds', 'When the registry data was last known current.', (s) => s.stats().lastSync / 1000, 'gauge');
+    perSource('srvdns_registry_up', 'Whether the registry answered its last exchange (1) or srvdns is serving stale data (0).', (s) => (s.healthy() ? 1 : 0), 'min');
+    perSource('srvdns_registry_last_sync_timestamp_seconds', 'When the registry data was last known current.', (s) => s.stats().lastSync / 1000, 'max');
     perSource('srvdns_registry_errors_total', 'Failed registry requests, lost watches and skipped malformed entries.', (s) => s.stats().errors, 'counter');
-    perSource('srvdns_catalog_instances', 'Instances (or etcd records) held in memory.', (s) => s.stats().records, 'gauge');
+    perSource('srvdns_catalog_instances', 'Instances (or etcd records) held in memory.', (s) => s.stats().records, 'max');
     this.staleAnswers = new Counter({ name: 'srvdns_stale_answers_total', help: 'Answers served while their registry was unreachable.', registers });
     this.rrlLimited = new Counter({
       name: 'srvdns_rrl_limited_total',

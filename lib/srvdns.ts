@@ -15,6 +15,7 @@ import { RecursionAcl } from './forward/acl.js';
 import { Forwarder } from './forward/forwarder.js';
 import { AnswerCache } from './server/answer-cache.js';
 import { startHttp } from './server/http.js';
+import { listenError } from './server/listen-error.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { withRrl } from './server/rrl.js';
 import { TcpListener } from './server/tcp.js';
@@ -84,16 +85,17 @@ function buildZones(config: Config, registry: Registry | undefined, sky: readonl
  */
 async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promise<number> {
   for (let attempt = 0; ; attempt++) {
-    const port = await udp.listen(e.host, e.port);
+    const port = await udp.listen(e.host, e.port).catch((err: unknown) => Promise.reject(listenError(err, 'DNS UDP', e.host, e.port)));
     try {
       await tcp.listen(e.host, port);
       return port;
     } catch (err) {
       await udp.close();
-      if (e.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (e.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw listenError(err, 'DNS TCP', e.host, port);
     }
   }
 }
+
 
 /** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
 export const DEFAULT_DATACENTER = 'dc1';
@@ -239,7 +241,8 @@ export async function start(config: Config, log: Logger, options: StartOptions =
       endpoints.push({ host: e.host, port });
     }
     if (config.metrics && metrics && options.serveHttp !== false) {
-      http = await startHttp(config.metrics.host, config.metrics.port, {
+      const m = config.metrics;
+      http = await startHttp(m.host, m.port, {
         metrics: () => metrics.registry.metrics(),
         contentType: metrics.registry.contentType,
         notReady: () => sources.filter((s) => !s.synced()).map((s) => s.name),

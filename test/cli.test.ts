@@ -1,11 +1,12 @@
 // The command line as users run it: the built bin, real processes, real exit codes.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query } from './helpers/client.js';
-import { eventually } from './helpers/eventually.js';
+import { eventually, expect } from './helpers/eventually.js';
 
 const BIN = 'dist/bin/srvdns.js';
 
@@ -99,6 +100,12 @@ t.test('--workers 2: both answer on one port, metrics summed, SIGTERM stops all'
   const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
   const count = Number(/srvdns_requests_total\{proto="udp",qtype="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1]);
   t.equal(count, 20, 'requests summed over the workers');
+  // Gauges of the one registry are the single-worker value, not twice it.
+  const gauge = (name: string): number => Number(new RegExp(`^${name}\\{registry="file"\\} ([0-9.e+]+)$`, 'm').exec(text)?.[1]);
+  t.equal(gauge('srvdns_registry_up'), 1, 'registry up: 1');
+  t.equal(gauge('srvdns_catalog_instances'), 11, 'instances: the catalog, once');
+  const lastSync = gauge('srvdns_registry_last_sync_timestamp_seconds');
+  t.ok(Math.abs(lastSync - Date.now() / 1000) < 120, `last sync ${lastSync}: about now, not twice it`);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit');
@@ -120,4 +127,50 @@ t.test('secrets never appear in errors: URL credentials, tokens and passwords', 
     t.notMatch(r.stderr, secret, `${name}: the secret is not shown (${r.stderr.split('\n')[0]})`);
     t.match(r.stderr, /^srvdns: /, `${name}: an error was printed`);
   }
+});
+
+t.test('--workers 2 fails fast: a worker that cannot start ends the server with its error and status', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'services: [{name: web, node: nowhere, port: 80}]\n');
+  const busy = createSocket('udp4');
+  await new Promise<void>((r) => busy.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => busy.close());
+  const cases: [string, string[], RegExp][] = [
+    ['an invalid catalog', ['--file', bad, '--listen', '127.0.0.1:0'], /services\[0\] \(web\): node: no node named 'nowhere'/],
+    ['a port in use', ['--file', 'fixtures/catalog.yaml', '--listen', `127.0.0.1:${busy.address().port}`], /DNS UDP listener 127\.0\.0\.1:\d+: address already in use/],
+  ];
+  for (const [name, args, message] of cases) {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [BIN, ...args, '--workers', '2'], { encoding: 'utf8', timeout: 20000 });
+    t.equal(r.status, 1, `${name}: exit 1`);
+    t.match(r.stderr, message, `${name}: the worker's error`);
+    t.ok(Date.now() - started < 10000, `${name}: within ${Date.now() - started} ms, not respawning forever`);
+  }
+});
+
+t.test('--workers 2: a worker that dies later is restarted; a crash loop ends the server', async (t) => {
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const workerPids = (): number[] => [...out.matchAll(/"pid":(\d+),[^\n]*listening on/g)].map((m) => Number(m[1]));
+  const killed = new Set<number>();
+  for (let death = 1; death <= 5; death++) {
+    const pid = await eventually(() => {
+      const alive = workerPids().filter((p) => !killed.has(p));
+      if (alive.length === 0) throw new Error('no live worker yet');
+      return alive[0]!;
+    }, 20000, 50);
+    killed.add(pid);
+    process.kill(pid, 'SIGKILL');
+    if (death === 1) {
+      await eventually(() => expect(workerPids().length === 3, 'a new worker started'), 10000, 50);
+      t.pass('the first death: another worker started');
+    }
+  }
+  t.equal(await exited, 1, 'five deaths within 30 s end the server, exit 1');
+  t.match(out, /workers keep dying; stopping/);
 });

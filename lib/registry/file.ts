@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { Snapshot } from '../catalog/snapshot.js';
 import type { CatalogNode, Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
-import { readCatalog } from './file-read.js';
+import { fileError, readCatalog } from './file-read.js';
 import type { WorkerMessage, WorkerRequest } from './file-worker.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
@@ -49,7 +49,7 @@ export class FileRegistry extends SnapshotRegistry {
   /** load reads and validates the file on this thread (start-up: nothing is served yet); it throws, naming the entry and field. */
   async load(): Promise<void> {
     // The version is taken before reading: a write that lands during the read changes it again.
-    this.seen = await this.version();
+    this.seen = await this.version().catch((err: unknown) => Promise.reject(fileError(this.options.path, err)));
     this.replace(await this.loadHere());
   }
 

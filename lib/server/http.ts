@@ -2,6 +2,7 @@
 // process is up) and /readyz (every registry has synced once).
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log.js';
+import { listenError } from './listen-error.js';
 
 /** HttpOptions say what the endpoint serves. */
 export interface HttpOptions {
@@ -54,7 +55,7 @@ export async function startHttp(host: string, port: number, o: HttpOptions): Pro
   // A connection that never sends a byte is closed by the idle timeout.
   server.setTimeout(IDLE_MS, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, '--metrics HTTP', host, port)));
     server.listen(port, host, () => resolve());
   });
   const address = server.address();

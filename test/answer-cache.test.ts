@@ -158,8 +158,8 @@ t.test('the store: bounded by bytes oldest first, dropped by tag, rebuilt after 
     if (!scanQuery(p, s)) throw new Error('not scanned');
     return p;
   };
-  // Each entry costs its bytes plus a fixed overhead (240): room for three of 1,000 bytes.
-  const cache = new AnswerCache(4000);
+  // Each entry costs its bytes plus a fixed overhead (800): room for three of 1,000 bytes.
+  const cache = new AnswerCache(5500);
   for (const name of ['a.consul', 'b.consul', 'c.consul', 'd.consul']) {
     const p = ask(name);
     cache.set(keyOf(p, s, 512), zone, name === 'b.consul' ? 'tag-b' : 'tag-other', wire(1000));
@@ -199,4 +199,16 @@ t.test('a rotating answer sends each record first in turn, with the rest of the 
     seen.push(out.subarray(at, at + 12).toString());
   }
   t.same(seen, ['BBBBCCCCAAAA', 'CCCCAAAABBBB', 'AAAABBBBCCCC', 'BBBBCCCCAAAA'], 'rotated one place per hit (the build itself sent the first order)');
+});
+
+t.test('negative answers are kept only from their second asking: random names cannot fill the cache', async (t) => {
+  const srv = await startServer(testCatalog);
+  t.teardown(() => srv.stop());
+  for (let i = 0; i < 200; i++) t.equal((await query(srv.port, `random${i}.service.consul`, 'A')).rcode, 'NXDOMAIN');
+  t.equal(srv.server.cache.size, 0, '200 names asked once: none kept');
+  for (let i = 0; i < 3; i++) await query(srv.port, 'asked-often.service.consul', 'A');
+  t.equal(srv.server.cache.size, 1, 'a name asked again is kept');
+  const hits = srv.server.cache.hits;
+  await query(srv.port, 'asked-often.service.consul', 'A');
+  t.equal(srv.server.cache.hits, hits + 1, 'and answered from the cache');
 });

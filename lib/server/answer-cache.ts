@@ -23,7 +23,10 @@ import type { Zone } from '../zones/zone.js';
 
 const REFRESH_HITS = 4096;
 const MAX_AGE_MS = 60000;
-const ENTRY_OVERHEAD = 240;
+/** ENTRY_OVERHEAD is an entry's memory besides its wire bytes (objects, name copy, map and set slots), measured: about 850 bytes of RSS. */
+const ENTRY_OVERHEAD = 800;
+/** DOORKEEPER_SIZE bounds the names remembered as asked once for a negative answer. */
+const DOORKEEPER_SIZE = 16384;
 const VIEW_OVERHEAD = 80;
 
 /**
@@ -92,6 +95,12 @@ export class AnswerCache {
   misses = 0;
   /** generation counts the changes that dropped answers (invalidate, clear): what was true before may not be now. */
   generation = 0;
+  /**
+   * doorkeeper remembers the keys of negative answers built once: a negative answer is
+   * kept only when asked a second time, so that a stream of random names (each asked
+   * once) cannot fill the cache and push out the answers real traffic uses.
+   */
+  private readonly doorkeeper = new Set<string>();
 
   constructor(private readonly maxBytes: number) {}
 
@@ -120,6 +129,15 @@ export class AnswerCache {
       if (++e.rotation === e.views.length) e.rotation = 0;
     }
     return patch(out, packet, nameEnd, ra);
+  }
+
+  /** admitNegative tells whether a negative answer should be kept: only from its second asking on. */
+  admitNegative(key: CacheKey): boolean {
+    const id = `${key.variant}\0${key.name.toString('latin1')}`;
+    if (this.doorkeeper.delete(id)) return true;
+    if (this.doorkeeper.size >= DOORKEEPER_SIZE) this.doorkeeper.clear();
+    this.doorkeeper.add(id);
+    return false;
   }
 
   /** set stores an answer built by zone; with a layout of two or more records, they rotate on every hit. */

@@ -185,8 +185,10 @@ export function createHandler(o: HandlerOptions): Handler {
       }
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       const wire = finish(q, transport, answer, layout, ra);
-      // SERVFAIL is never cached.
-      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL) cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
+      // SERVFAIL is never cached; a name that does not exist only once asked twice.
+      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
+        cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
+      }
       return sent(transport, q.type, wire, !healthy);
     };
     // Whatever throws — the lookup, building, encoding, or a step that waits — reaches

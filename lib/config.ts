@@ -128,9 +128,9 @@ function secretValues(argv: readonly string[], env: NodeJS.ProcessEnv): string[]
 }
 
 function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
-  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
-    help: { type: 'boolean' },
-    version: { type: 'boolean' },
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
   };
   for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
     parseOptions[name] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: spec.kind === 'strings' };

@@ -16,6 +16,7 @@ import { Forwarder } from './forward/forwarder.js';
 import { AnswerCache } from './server/answer-cache.js';
 import { startHttp } from './server/http.js';
 import { listenError } from './server/listen-error.js';
+import { resolveEndpoints } from './config/hosts.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { withRrl } from './server/rrl.js';
 import { TcpListener } from './server/tcp.js';
@@ -208,7 +209,14 @@ export interface StartOptions {
 }
 
 /** start runs srvdns with a validated Config. */
-export async function start(config: Config, log: Logger, options: StartOptions = {}): Promise<Server> {
+export async function start(given: Config, log: Logger, options: StartOptions = {}): Promise<Server> {
+  // Host names are resolved once, here: everything below sees addresses.
+  const config: Config = {
+    ...given,
+    listen: await resolveEndpoints(given.listen, '--listen', log),
+    recursors: await resolveEndpoints(given.recursors, '--recursor', log),
+    metrics: given.metrics && (await resolveEndpoints([given.metrics], '--metrics', log))[0],
+  };
   const registry = createRegistry(config, log);
   const sky = createSkyDnsSources(config, log);
   const sources: Source[] = [...(registry ? [registry] : []), ...sky];

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query } from './helpers/client.js';
+import { FakeUpstream } from './helpers/upstream.js';
 import { eventually, expect } from './helpers/eventually.js';
 
 const BIN = 'dist/bin/srvdns.js';
@@ -17,6 +18,11 @@ t.test('--help and --version exit 0', async (t) => {
   const version = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
   t.equal(version.status, 0);
   t.match(version.stdout, /^srvdns \d+\.\d+\.\d+/);
+  for (const [flag, out] of [['-h', /--listen HOST:PORT/], ['-v', /^srvdns \d+\.\d+\.\d+/]] as const) {
+    const r = spawnSync(process.execPath, [BIN, flag], { encoding: 'utf8' });
+    t.equal(r.status, 0, `${flag}: exit 0`);
+    t.match(r.stdout, out, `${flag} works as every CLI user expects`);
+  }
 });
 
 t.test('--help shows what a user needs: each option with its argument, default and variable', async (t) => {
@@ -173,4 +179,23 @@ t.test('--workers 2: a worker that dies later is restarted; a crash loop ends th
   }
   t.equal(await exited, 1, 'five deaths within 30 s end the server, exit 1');
   t.match(out, /workers keep dying; stopping/);
+});
+
+t.test('host names where the README says HOST: --listen localhost:PORT and --recursor localhost, resolved and logged at start-up', async (t) => {
+  const up = new FakeUpstream();
+  await up.start();
+  t.teardown(() => up.stop());
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', 'localhost:0', '--recursor', `localhost:${up.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await eventually(() => {
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+    if (!m) throw new Error(`not listening yet: ${out}`);
+    return Number(m[1]);
+  }, 10000);
+  t.match(out, /--listen localhost resolved to 127\.0\.0\.1/, 'the resolution is logged');
+  t.match(out, /--recursor localhost resolved to 127\.0\.0\.1/);
+  t.equal((await query(port, 'web.service.consul', 'A')).answer.length, 3, 'our zone answers');
+  t.same((await query(port, 'outside.example.com', 'A')).answer, ['outside.example.com. 120 IN A 192.0.2.1'], 'the recursor named by host name answers');
 });

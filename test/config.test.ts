@@ -103,7 +103,8 @@ t.test('durations and TTL forms', async (t) => {
 const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegExp }[] = [
   { name: 'an unknown flag', argv: ['--file', 'x', '--bogus'], error: /Unknown option '--bogus'/ },
   { name: 'a bad TTL', argv: ['--file', 'x', '--ttl', 'soon'], error: /^--ttl: expected whole seconds/ },
-  { name: 'a bad listen address', argv: ['--file', 'x', '--listen', 'localhost:53'], error: /^--listen: expected IP:PORT/ },
+  { name: 'a listen address without a port', argv: ['--file', 'x', '--listen', 'localhost'], error: /^--listen: expected HOST:PORT, where HOST is an IP address, \[IPv6\] or a host name; got "localhost"/ },
+  { name: 'a listen address that is no host name', argv: ['--file', 'x', '--listen', 'bad_host!:53'], error: /^--listen: expected HOST:PORT/ },
   { name: 'a port out of range', argv: ['--file', 'x', '--listen', '127.0.0.1:70000'], error: /^--listen: / },
   { name: 'a bad service TTL', argv: ['--file', 'x', '--service-ttl', 'web'], error: /^--service-ttl: expected NAME=SECONDS/ },
   { name: 'a star inside a pattern', argv: ['--file', 'x', '--service-ttl', 'w*b=3'], error: /only a trailing \*/ },
@@ -118,7 +119,7 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad etcd layout', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'flat'], error: /layout: expected skydns or registrator/ },
   { name: 'a bad etcd api', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-api', 'v4'], error: /api: expected v3 or v2/ },
   { name: 'a bad etcd source', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-source', 'layout=skydns,colour=blue'], error: /expected layout=,api=,prefix=,zone= pairs, got "colour=blue"/ },
-  { name: 'a bad recursor', argv: ['--file', 'x', '--recursor', 'dns.example:53'], error: /^--recursor: expected IP:PORT/ },
+  { name: 'a bad recursor', argv: ['--file', 'x', '--recursor', 'dns..example:53'], error: /^--recursor: expected HOST:PORT, where HOST is an IP address, \[IPv6\] or a host name \(the port may be left out: 53\)/ },
   { name: 'a bad recursor strategy', argv: ['--file', 'x', '--recursor-strategy', 'fastest'], error: /^--recursor-strategy: expected sequential or random/ },
   { name: 'a bad recursion CIDR', argv: ['--file', 'x', '--allow-recursion', '10.0.0.0/33'], error: /^--allow-recursion: expected a CIDR/ },
   { name: 'a source without etcd', argv: ['--file', 'x', '--etcd-source', 'layout=skydns'], error: /--etcd-source: needs --etcd URL/ },

@@ -168,7 +168,7 @@ export function helpText(): string {
     const envs = [envName(name), ...(spec.env ?? [])].join(', ');
     lines.push(flag, `      ${spec.help}${def}`, `      env ${envs}`);
   }
-  lines.push('  --help', '      print this help', '  --version', '      print the version', '');
+  lines.push('  -h, --help', '      print this help', '  -v, --version', '      print the version', '');
   lines.push('Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the catalog file.');
   return lines.join('\n');
 }

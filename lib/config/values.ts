@@ -39,22 +39,31 @@ export function parseDuration(source: string, value: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-export function parseEndpoint(source: string, value: string): Endpoint {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value.trim());
-  const host = m?.[1] ?? m?.[2];
-  if (!m || !host || isIP(host) === 0 || Number(m[3]) > 65535) {
-    fail(source, `expected IP:PORT or [IPv6]:PORT, got "${value}"`);
-  }
-  return { host, port: Number(m[3]) };
+/** HOSTNAME is a host name as RFC 1123 allows it (resolved at start-up). */
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** parseHost reads an IP address or a host name; [v6] is an IPv6 address. */
+function parseHost(value: string): string | undefined {
+  const v6 = /^\[([^\]]+)\]$/.exec(value);
+  if (v6) return isIP(v6[1]!) === 6 ? v6[1] : undefined;
+  return isIP(value) === 4 || HOSTNAME.test(value) ? value : undefined;
 }
 
-/** parseRecursor reads HOST, HOST:PORT, [V6] or [V6]:PORT; the port defaults to 53. */
-export function parseRecursor(source: string, value: string): Endpoint {
+/** parseEndpoint reads HOST:PORT (HOST an IPv4 address, [IPv6] or a host name resolved at start-up). */
+export function parseEndpoint(source: string, value: string, defaultPort?: number): Endpoint {
   const v = value.trim();
-  if (isIP(v)) return { host: v, port: 53 };
-  const m = /^\[([^\]]+)\]$/.exec(v);
-  if (m && isIP(m[1]!) === 6) return { host: m[1]!, port: 53 };
-  return parseEndpoint(source, v);
+  const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d+))?$/.exec(v) ?? (isIP(v) === 6 ? [v, `[${v}]`, undefined] : null);
+  const host = m ? parseHost(m[1]!) : undefined;
+  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (!host || port === undefined || port > 65535) {
+    fail(source, `expected HOST:PORT, where HOST is an IP address, [IPv6] or a host name${defaultPort === undefined ? '' : ` (the port may be left out: ${defaultPort})`}; got "${value}"`);
+  }
+  return { host, port };
+}
+
+/** parseRecursor reads HOST[:PORT] like parseEndpoint; the port defaults to 53. */
+export function parseRecursor(source: string, value: string): Endpoint {
+  return parseEndpoint(source, value, 53);
 }
 
 export function recursorStrategy(source: string, value: string): 'sequential' | 'random' {

@@ -10,13 +10,20 @@ RUN npm ci && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Listening on every interface is the image's, not the command's: `docker run … srvdns
+# --file /etc/srvdns/catalog.yaml` replaces CMD and still answers on the published port.
+# To change the port, set SRVDNS_LISTEN (the health check reads it too).
+ENV SRVDNS_LISTEN=0.0.0.0:8600
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY fixtures fixtures
-# The node image's unprivileged user. Port 8600 needs no privilege; for port 53 run with
-# --cap-add NET_BIND_SERVICE or map it: docker run -p 53:8600/udp -p 53:8600/tcp.
+# The node image's unprivileged user. Since Docker 20.10 every port, 53 included, is
+# unprivileged inside a container's own network namespace
+# (net.ipv4.ip_unprivileged_port_start=0), so SRVDNS_LISTEN=0.0.0.0:53 needs no
+# capability; with --network host it does (--cap-add NET_BIND_SERVICE, or a high port).
 USER node
 EXPOSE 8600/udp 8600/tcp
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/bin/healthcheck.js"]
 ENTRYPOINT ["node", "dist/bin/srvdns.js"]
-CMD ["--listen", "0.0.0.0:8600", "--file", "fixtures/catalog.yaml"]
+CMD ["--file", "fixtures/catalog.yaml"]

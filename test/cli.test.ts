@@ -199,3 +199,20 @@ t.test('host names where the README says HOST: --listen localhost:PORT and --rec
   t.equal((await query(port, 'web.service.consul', 'A')).answer.length, 3, 'our zone answers');
   t.same((await query(port, 'outside.example.com', 'A')).answer, ['outside.example.com. 120 IN A 192.0.2.1'], 'the recursor named by host name answers');
 });
+
+t.test("the image's health check: exit 0 while srvdns answers the zone's SOA at SRVDNS_LISTEN, 1 when nothing answers", async (t) => {
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SRVDNS_LISTEN: '127.0.0.1:0' } });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await eventually(() => {
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+    if (!m) throw new Error(`not listening yet: ${out}`);
+    return Number(m[1]);
+  }, 10000);
+  const check = (listen: string): number | null => spawnSync(process.execPath, ['dist/bin/healthcheck.js'], { env: { ...process.env, SRVDNS_LISTEN: listen }, encoding: 'utf8' }).status;
+  t.equal(check(`0.0.0.0:${port}`), 0, 'healthy: 0.0.0.0 is asked on loopback');
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  t.equal(check(`0.0.0.0:${port}`), 1, 'nothing answers: unhealthy');
+});

@@ -219,3 +219,14 @@ t.test('etcd down for 20 s: retries stay paced, one line says down and one says 
   t.equal(lines.filter((l) => l.msg === 'etcd unreachable; serving the last copy').length, 1, 'down: said once');
   t.equal(lines.filter((l) => l.msg === 'etcd answers again').length, 1, 'back: said once');
 });
+
+t.test('"serving the last copy" is said only when there is a last copy', async (t) => {
+  const { log, lines } = capturingLogger();
+  const sink = { reset: () => undefined, put: () => undefined, delete: () => undefined, commit: () => undefined };
+  const mirror = new EtcdV3Mirror({ ...connection(), endpoints: ['http://127.0.0.1:1'] }, '/never/', sink, log);
+  t.teardown(() => mirror.stop());
+  await mirror.start(300);
+  await eventually(() => expect(lines.some((l) => String(l.msg).startsWith('etcd unreachable')), 'the outage logged'), 5000);
+  const said = lines.filter((l) => String(l.msg).startsWith('etcd unreachable')).map((l) => l.msg);
+  t.same(said, ['etcd unreachable; nothing to serve until it answers'], 'no last copy is claimed');
+});

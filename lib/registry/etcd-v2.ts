@@ -125,7 +125,8 @@ export class EtcdV2Mirror implements KeyMirror {
         if (!cleared) {
           failures++;
           this.endpoint++; // try the next endpoint
-          if (this.liveness.down()) this.log.warn({ err: (err as Error).message, prefix: this.prefix }, 'etcd (v2) unreachable; serving the last copy');
+          const what = this.lastSync > 0 ? 'etcd (v2) unreachable; serving the last copy' : 'etcd (v2) unreachable; nothing to serve until it answers';
+          if (this.liveness.down()) this.log.warn({ err: (err as Error).message, prefix: this.prefix }, what);
           await this.sleeper.sleep(backoffDelay(BACKOFF, failures));
         }
       }

@@ -101,7 +101,8 @@ export class EtcdV3Mirror implements KeyMirror {
 
   /** down marks etcd unreachable, logging the first failure of an outage only. */
   private down(err: Error): void {
-    if (this.liveness.down()) this.log.warn({ err: err.message, prefix: this.prefix }, 'etcd unreachable; serving the last copy');
+    // "Serving the last copy" only when there is one.
+    if (this.liveness.down()) this.log.warn({ err: err.message, prefix: this.prefix }, this.lastSync > 0 ? 'etcd unreachable; serving the last copy' : 'etcd unreachable; nothing to serve until it answers');
   }
 
   /** up marks etcd answering, logging the end of an outage. */

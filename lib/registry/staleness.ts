@@ -9,18 +9,22 @@ const NOT_SYNCED = 1;
 /** Liveness records whether a source is following its registry, and since when it is not. */
 export class Liveness {
   private since = NOT_SYNCED;
+  /** failing: the last exchange failed (an outage, or no answer yet at start-up). */
+  private failing = false;
 
   /** up: the registry answered; the data is current. It returns true when this ends an outage (to log once). */
   up(): boolean {
-    const ended = this.since > NOT_SYNCED;
+    const ended = this.failing;
+    this.failing = false;
     this.since = 0;
     return ended;
   }
 
-  /** down: the registry stopped answering; the data ages from the first failure on, not from later ones. It returns true for the first failure (to log once). */
+  /** down: the registry stopped answering; the data ages from the first failure on, not from later ones. It returns true for the first failure of an outage (to log once). */
   down(now = Date.now()): boolean {
-    if (this.since !== 0) return false;
-    this.since = now;
+    if (this.since === 0) this.since = now;
+    if (this.failing) return false;
+    this.failing = true;
     return true;
   }
 

@@ -75,7 +75,9 @@ t.test('an invalid file is refused at start, naming the entry and the field', as
 
 t.test('a missing file is refused at start', async (t) => {
   const registry = new FileRegistry({ path: '/nonexistent/catalog.yaml', datacenter: 'dc1', log: silentLogger });
-  await t.rejects(registry.start(), /ENOENT/);
+  await t.rejects(registry.start(), { message: '/nonexistent/catalog.yaml: no such file (check --file)' });
+  const dir = new FileRegistry({ path: '/tmp', datacenter: 'dc1', log: silentLogger });
+  await t.rejects(dir.start(), { message: '/tmp: is a directory; --file names the catalog file itself' });
 });
 
 t.test('JSON files are read too', async (t) => {

@@ -178,3 +178,23 @@ t.test('a catalog that shrinks by more than half in a write made in place is log
   await eventually(() => expect(registry.service('s1', 'dc1') === undefined, 'applied'));
   t.equal(lines.filter((l) => String(l.msg).includes('rename it over')).length, 1, 'a rename is not warned about');
 });
+
+t.test('a catalog file that disappears is logged at once; the last good catalog answers; when it is back it is served', async (t) => {
+  const { dir, file } = tempFile();
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: web, node: n1, port: 80}]\n');
+  const { log, lines } = capturingLogger();
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  rmSync(file);
+  const gone = Date.now();
+  await eventually(() => expect(lines.some((l) => l.msg === 'catalog file cannot be read; serving the last good catalog'), 'logged'), 1000, 10);
+  t.ok(Date.now() - gone < 1000, `logged ${Date.now() - gone} ms after the file went, without a SIGHUP`);
+  t.equal(registry.service('web', 'dc1')?.length, 1, 'the last good catalog answers');
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: api, node: n1, port: 81}]\n');
+  await eventually(() => expect(registry.service('api', 'dc1') !== undefined, 'served again'), 2000, 10);
+  t.ok(lines.some((l) => l.msg === 'catalog file readable again'), 'its return is logged');
+});

@@ -4,13 +4,25 @@
 
 /** KeySink receives a prefix's keys: a whole copy on every (re)sync, then changes. */
 export interface KeySink {
-  /** reset replaces everything with a complete new copy, built aside by the mirror. */
-  reset(entries: ReadonlyMap<string, string>): void;
+  /**
+   * reset replaces everything with a complete new copy, built aside by the mirror. A large
+   * copy may be taken in a part at a time (a promise), so that answering never pauses;
+   * changes put or deleted meanwhile apply on top of it.
+   */
+  reset(entries: ReadonlyMap<string, string>): void | Promise<void>;
   put(key: string, value: string): void;
   /** delete removes a key; a key ending in '/' removes everything under it (a v2 directory). */
   delete(key: string): void;
-  /** commit ends a batch: one etcd response's worth of changes. */
-  commit(): void;
+  /** commit ends a batch: one etcd response's worth of changes; a large rebuild may finish later (a promise). */
+  commit(): void | Promise<void>;
+}
+
+/** RESET_PART is how many keys a sink takes between two turns of the event loop during a full re-read. */
+export const RESET_PART = 2000;
+
+/** nextTurn lets the event loop answer queries before more work. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** KeyMirror keeps a KeySink in step with an etcd prefix. */

@@ -147,8 +147,8 @@ export class EtcdV2Mirror implements KeyMirror {
       // 100 "Key not found": the directory does not exist yet, which is an empty copy.
       throw new EtcdV2Error(res.body.errorCode, `${res.status} ${res.body.message ?? ''}`);
     }
-    this.sink.reset(copy);
-    this.sink.commit();
+    await this.sink.reset(copy);
+    await this.sink.commit();
     this.lastSync = Date.now();
     this.up();
     this.first?.();

@@ -144,8 +144,8 @@ export class EtcdV3Mirror implements KeyMirror {
         for (const kv of res.kvs) copy.set(kv.key.toString(), kv.value.toString());
         const revision = BigInt(res.header.revision);
         await this.watchFrom(revision + 1n);
-        this.sink.reset(copy);
-        this.sink.commit();
+        await this.sink.reset(copy);
+        await this.sink.commit();
         this.lastSync = Date.now();
         this.up();
         this.first?.();

@@ -6,7 +6,7 @@ import { Snapshot } from '../catalog/snapshot.js';
 import { DEFAULT_WEIGHTS, type Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
 import { createMirror, deleteKeys, type EtcdApi } from './etcd.js';
-import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
+import { nextTurn, RESET_PART, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
 import type { SourceStats } from './registry.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
@@ -32,7 +32,9 @@ export function parseAddress(value: string): { ip: string; port: number } | unde
 /** RegistratorRegistry serves Registrator's flat etcd layout as a catalog. */
 export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
   readonly name = 'etcd';
-  private readonly keys = new Map<string, string>();
+  private keys = new Map<string, string>();
+  /** meanwhile records the changes made while a re-read is being copied in. */
+  private meanwhile: [string, string | undefined][] | undefined;
   private readonly mirror: KeyMirror;
   private readonly log: Logger;
   private dirty = false;
@@ -46,23 +48,71 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
     this.mirror = createMirror(o.api, o.connection, o.prefix, this, this.log);
   }
 
-  reset(entries: ReadonlyMap<string, string>): void {
-    this.keys.clear();
-    for (const [k, v] of entries) this.keys.set(k, v);
+  reset(entries: ReadonlyMap<string, string>): void | Promise<void> {
+    if (entries.size > RESET_PART) return this.resetInParts(entries);
+    this.keys = new Map(entries);
     this.dirty = true;
   }
+
+  /** resetInParts copies a large re-read in a part at a time; changes meanwhile apply on top. */
+  private async resetInParts(entries: ReadonlyMap<string, string>): Promise<void> {
+    const keys = new Map<string, string>();
+    const meanwhile: [string, string | undefined][] = [];
+    this.meanwhile = meanwhile;
+    for (const [k, v] of entries) {
+      keys.set(k, v);
+      if (keys.size % RESET_PART === 0) await nextTurn();
+    }
+    this.meanwhile = undefined;
+    this.keys = keys;
+    for (const [k, v] of meanwhile) {
+      if (v === undefined) deleteKeys(this.keys, k);
+      else this.keys.set(k, v);
+    }
+    this.dirty = true;
+  }
+
   put(key: string, value: string): void {
+    this.meanwhile?.push([key, value]);
     if (this.keys.get(key) === value) return; // a TTL refresh re-sets the same value
     this.keys.set(key, value);
     this.dirty = true;
   }
   delete(key: string): void {
+    this.meanwhile?.push([key, undefined]);
     if (deleteKeys(this.keys, key)) this.dirty = true;
   }
-  commit(): void {
+  commit(): void | Promise<void> {
     if (!this.dirty) return;
+    if (this.keys.size <= RESET_PART) {
+      this.dirty = false;
+      this.replace(new Snapshot(this.localDc, [], this.instancesOf(this.keys)));
+      return;
+    }
+    // A large catalog is built aside a part at a time; changes during a build start another after it.
+    this.building ??= this.buildInParts().finally(() => {
+      this.building = undefined;
+      if (this.dirty) void this.commit();
+    });
+    return this.building;
+  }
+
+  private building: Promise<void> | undefined;
+
+  /** buildInParts turns the keys into a new Snapshot a part at a time; the old one serves until it is swapped in. */
+  private async buildInParts(): Promise<void> {
     this.dirty = false;
-    this.replace(this.build());
+    const next = new Snapshot(this.localDc, [], []);
+    // The map's iterator is live: a change during the build is seen or not, and sets dirty, so another build follows.
+    const entries = this.keys.entries();
+    for (;;) {
+      const part: [string, string][] = [];
+      for (let r = entries.next(); !r.done; r = entries.next()) if (part.push(r.value) === RESET_PART) break;
+      if (part.length === 0) break;
+      next.addInstances(this.instancesOf(part));
+      await nextTurn();
+    }
+    this.replace(next);
   }
 
   private skip(key: string, why: string): void {
@@ -72,11 +122,11 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
     this.log.warn({ key, why }, 'skipping a malformed registrator key');
   }
 
-  /** build turns the keys into a new Snapshot; the old one serves until it is swapped in. */
-  private build(): Snapshot {
+  /** instancesOf reads keys as Registrator's instances, skipping (and logging once) what is not. */
+  private instancesOf(keys: Iterable<[string, string]>): Instance[] {
     const dir = `${this.o.prefix.replace(/\/+$/, '')}/`;
     const instances: Instance[] = [];
-    for (const [key, value] of this.keys) {
+    for (const [key, value] of keys) {
       const parts = key.slice(dir.length).split('/');
       if (parts.length !== 2 || !parts[0] || !parts[1]) {
         this.skip(key, 'expected <prefix>/<service>/<id>');
@@ -103,7 +153,7 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
         health: 'passing',
       });
     }
-    return new Snapshot(this.localDc, [], instances);
+    return instances;
   }
 
   override synced(): boolean {

@@ -3,7 +3,7 @@
 // when they arrive; a malformed one is skipped, logged once with its key, and counted
 // (ours, SPEC §3: CoreDNS fails the whole subtree instead).
 import type { Logger } from '../log.js';
-import type { KeySink } from '../registry/etcd-mirror.js';
+import { nextTurn, RESET_PART, type KeySink } from '../registry/etcd-mirror.js';
 
 /** SkyService is one SkyDNS record value (CoreDNS msg.Service), with its key. */
 export interface SkyService {
@@ -122,18 +122,48 @@ export class SkyStore implements KeySink {
     node.value = parsed;
   }
 
-  reset(entries: ReadonlyMap<string, string>): void {
+  reset(entries: ReadonlyMap<string, string>): void | Promise<void> {
+    if (entries.size > RESET_PART) return this.resetInParts(entries);
     const root = newNode();
     for (const [k, v] of entries) this.set(root, k, v);
-    this.root = root; // built aside, swapped in whole
-    this.size = entries.size;
+    this.swap(root, entries.size, []);
+  }
+
+  /** resetInParts builds the new trie aside a part at a time; changes meanwhile are applied to both. */
+  private async resetInParts(entries: ReadonlyMap<string, string>): Promise<void> {
+    const root = newNode();
+    const meanwhile: [string, string | undefined][] = [];
+    this.meanwhile = meanwhile;
+    let n = 0;
+    for (const [k, v] of entries) {
+      this.set(root, k, v);
+      if (++n % RESET_PART === 0) await nextTurn();
+    }
+    this.meanwhile = undefined;
+    this.swap(root, entries.size, meanwhile);
+  }
+
+  /** swap puts a new trie in service whole, then the changes that came while it was built. */
+  private swap(root: TrieNode, size: number, meanwhile: readonly [string, string | undefined][]): void {
+    this.root = root;
+    this.size = size;
+    for (const [k, v] of meanwhile) {
+      if (v === undefined) this.delete(k);
+      else this.put(k, v);
+    }
     this.changed = true;
   }
+
+  /** meanwhile records the changes made while a re-read is being built. */
+  private meanwhile: [string, string | undefined][] | undefined;
+
   put(key: string, value: string): void {
+    this.meanwhile?.push([key, value]);
     this.set(this.root, key, value);
     this.changed = true;
   }
   delete(key: string): void {
+    this.meanwhile?.push([key, undefined]);
     const path = this.segments(key);
     if (!path) return;
     const subtree = key.endsWith('/');

@@ -1,6 +1,6 @@
 // The command line as users run it: the built bin, real processes, real exit codes.
-import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,27 @@ import { FakeUpstream } from './helpers/upstream.js';
 import { eventually, expect } from './helpers/eventually.js';
 
 const BIN = 'dist/bin/srvdns.js';
+
+/** Running is the built bin started by a test: its process, what it printed, and the port it listens on. */
+interface Running {
+  child: ChildProcess;
+  out(): string;
+  port: number;
+}
+
+/** run starts the built bin with args (and env), kills it when the test ends, and waits until it listens. */
+async function run(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await eventually(() => {
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+    if (!m) throw new Error(`not listening yet: ${out}`);
+    return Number(m[1]);
+  }, 10000);
+  return { child, out: () => out, port };
+}
 
 t.test('--help and --version exit 0', async (t) => {
   const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
@@ -69,15 +90,7 @@ t.test('an invalid catalog at start-up names the entry and field, exit 1', async
 });
 
 t.test('the demo catalog: starts, prints where it listens, answers, stops on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await eventually(() => {
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    if (!m) throw new Error(`not listening yet: ${out}`);
-    return Number(m[1]);
-  }, 10000);
+  const { child, port } = await run(t, ['--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0']);
   const r = await query(port, '_web._tcp.service.consul', 'SRV');
   t.equal(r.answer.length, 3, 'the demo web service answers');
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -185,31 +198,15 @@ t.test('host names where the README says HOST: --listen localhost:PORT and --rec
   const up = new FakeUpstream();
   await up.start();
   t.teardown(() => up.stop());
-  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', 'localhost:0', '--recursor', `localhost:${up.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await eventually(() => {
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    if (!m) throw new Error(`not listening yet: ${out}`);
-    return Number(m[1]);
-  }, 10000);
-  t.match(out, /--listen localhost resolved to 127\.0\.0\.1/, 'the resolution is logged');
-  t.match(out, /--recursor localhost resolved to 127\.0\.0\.1/);
+  const { port, out } = await run(t, ['--file', 'fixtures/catalog.yaml', '--listen', 'localhost:0', '--recursor', `localhost:${up.port}`]);
+  t.match(out(), /--listen localhost resolved to 127\.0\.0\.1/, 'the resolution is logged');
+  t.match(out(), /--recursor localhost resolved to 127\.0\.0\.1/);
   t.equal((await query(port, 'web.service.consul', 'A')).answer.length, 3, 'our zone answers');
   t.same((await query(port, 'outside.example.com', 'A')).answer, ['outside.example.com. 120 IN A 192.0.2.1'], 'the recursor named by host name answers');
 });
 
 t.test("the image's health check: exit 0 while srvdns answers the zone's SOA at SRVDNS_LISTEN, 1 when nothing answers", async (t) => {
-  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SRVDNS_LISTEN: '127.0.0.1:0' } });
-  t.teardown(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await eventually(() => {
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    if (!m) throw new Error(`not listening yet: ${out}`);
-    return Number(m[1]);
-  }, 10000);
+  const { child, port } = await run(t, ['--file', 'fixtures/catalog.yaml'], { SRVDNS_LISTEN: '127.0.0.1:0' });
   const check = (listen: string): number | null => spawnSync(process.execPath, ['dist/bin/healthcheck.js'], { env: { ...process.env, SRVDNS_LISTEN: listen }, encoding: 'utf8' }).status;
   t.equal(check(`0.0.0.0:${port}`), 0, 'healthy: 0.0.0.0 is asked on loopback');
   child.kill('SIGTERM');

@@ -213,3 +213,12 @@ t.test("the image's health check: exit 0 while srvdns answers the zone's SOA at 
   await new Promise((r) => child.once('exit', r));
   t.equal(check(`0.0.0.0:${port}`), 1, 'nothing answers: unhealthy');
 });
+
+t.test('EACCES on a port under 1024 says what to do, with one worker or two (run without CAP_NET_BIND_SERVICE)', async (t) => {
+  // The suite runs as root (CI too); setpriv drops the one capability for this case.
+  for (const workers of ['1', '2']) {
+    const r = spawnSync('setpriv', ['--bounding-set=-net_bind_service', '--', process.execPath, BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:53', '--workers', workers], { encoding: 'utf8', timeout: 20000 });
+    t.equal(r.status, 1, `--workers ${workers}: exit 1`);
+    t.match(r.stderr, /DNS UDP listener 127\.0\.0\.1:53: permission denied\. Ports below 1024 need root or the CAP_NET_BIND_SERVICE capability/, `--workers ${workers}: says why and what to do`);
+  }
+});

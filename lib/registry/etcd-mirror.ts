@@ -25,6 +25,15 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** inParts calls take for every entry, letting the event loop turn after each RESET_PART of them. */
+export async function inParts<T>(entries: Iterable<T>, take: (entry: T) => void): Promise<void> {
+  let n = 0;
+  for (const entry of entries) {
+    take(entry);
+    if (++n % RESET_PART === 0) await nextTurn();
+  }
+}
+
 /** KeyMirror keeps a KeySink in step with an etcd prefix. */
 export interface KeyMirror {
   /** start reads the prefix once and begins watching; it resolves after the first read or after timeoutMs, serving on. */

@@ -6,7 +6,7 @@ import { Snapshot } from '../catalog/snapshot.js';
 import { DEFAULT_WEIGHTS, type Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
 import { createMirror, deleteKeys, type EtcdApi } from './etcd.js';
-import { nextTurn, RESET_PART, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
+import { inParts, nextTurn, RESET_PART, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
 import type { SourceStats } from './registry.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
@@ -59,10 +59,7 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
     const keys = new Map<string, string>();
     const meanwhile: [string, string | undefined][] = [];
     this.meanwhile = meanwhile;
-    for (const [k, v] of entries) {
-      keys.set(k, v);
-      if (keys.size % RESET_PART === 0) await nextTurn();
-    }
+    await inParts(entries, ([k, v]) => keys.set(k, v));
     this.meanwhile = undefined;
     this.keys = keys;
     for (const [k, v] of meanwhile) {

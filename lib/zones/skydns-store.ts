@@ -3,7 +3,7 @@
 // when they arrive; a malformed one is skipped, logged once with its key, and counted
 // (ours, SPEC §3: CoreDNS fails the whole subtree instead).
 import type { Logger } from '../log.js';
-import { nextTurn, RESET_PART, type KeySink } from '../registry/etcd-mirror.js';
+import { inParts, RESET_PART, type KeySink } from '../registry/etcd-mirror.js';
 
 /** SkyService is one SkyDNS record value (CoreDNS msg.Service), with its key. */
 export interface SkyService {
@@ -134,11 +134,7 @@ export class SkyStore implements KeySink {
     const root = newNode();
     const meanwhile: [string, string | undefined][] = [];
     this.meanwhile = meanwhile;
-    let n = 0;
-    for (const [k, v] of entries) {
-      this.set(root, k, v);
-      if (++n % RESET_PART === 0) await nextTurn();
-    }
+    await inParts(entries, ([k, v]) => this.set(root, k, v));
     this.meanwhile = undefined;
     this.swap(root, entries.size, meanwhile);
   }

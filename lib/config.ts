@@ -5,13 +5,17 @@
 import { parseArgs } from 'node:util';
 import { parseCidr } from './forward/acl.js';
 import { LOG_LEVELS, redact, type LogLevel } from './log.js';
-import type { EtcdConnection } from './registry/etcd-mirror.js';
+import type { ConsulConnection } from './registry/consul-http.js';
+import type { EtcdConnection, EtcdSource } from './registry/etcd-mirror.js';
+export type { EtcdSource } from './registry/etcd-mirror.js';
 import { envName, OPTIONS, type OptionName, type OptionSpec, type Raw } from './config/options.js';
 import { fromEnvValue, readConfigFile } from './config/sources.js';
-import { ConfigError, fail, parseDuration, parseEndpoint, parseRecursor, parseSeconds, parseTtlRule, parseZone, recursorStrategy, type Endpoint, type TtlRule } from './config/values.js';
+import type { TtlRule } from './answer/ttl.js';
+import { ConfigError, fail, parseDuration, parseEndpoint, parseRecursor, parseSeconds, parseTtlRule, parseZone, recursorStrategy, type Endpoint } from './config/values.js';
 
 export { helpText, OPTIONS } from './config/options.js';
-export { ConfigError, type Endpoint, type TtlRule } from './config/values.js';
+export { ConfigError, type Endpoint } from './config/values.js';
+export type { TtlRule } from './answer/ttl.js';
 
 /** Config is the validated configuration; everything else reads only this. */
 export interface Config {
@@ -51,26 +55,8 @@ export interface Config {
   logLevel: LogLevel;
 }
 
-/** ConsulConfig is how to reach Consul. */
-export interface ConsulConfig {
-  url: string;
-  token: string | undefined;
-  caFile: string | undefined;
-  certFile: string | undefined;
-  keyFile: string | undefined;
-  /** waitMs is the blocking `wait`; timeoutMs bounds a non-blocking request. */
-  waitMs: number;
-  timeoutMs: number;
-}
-
-/** EtcdSource is one prefix read from etcd, in one layout. */
-export interface EtcdSource {
-  layout: 'skydns' | 'registrator';
-  api: 'v2' | 'v3';
-  prefix: string;
-  /** zone is the lower-case FQDN a skydns source answers; unused by registrator. */
-  zone: string;
-}
+/** ConsulConfig is how to reach Consul (the registry defines it: it is what it needs). */
+export type ConsulConfig = ConsulConnection;
 
 /** EtcdConfig is how to reach etcd and what to read. */
 export interface EtcdConfig {

@@ -1,5 +1,6 @@
 // Assembly: a Config becomes registries, zones, the pipeline and listeners.
 import { serviceTtl } from './answer/ttl.js';
+import { DEFAULT_DATACENTER } from './catalog/types.js';
 import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
 import { ConsulRegistry } from './registry/consul.js';
@@ -98,8 +99,6 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
 }
 
 
-/** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
-export const DEFAULT_DATACENTER = 'dc1';
 
 /** createRegistry makes the one registry of the Consul-style domain, if the config names one. */
 export function createRegistry(config: Config, log: Logger): Registry | undefined {

@@ -215,7 +215,9 @@ t.test('etcd down for 20 s: retries stay paced, one line says down and one says 
   await etcd.start();
   await eventually(async () => expect((await query(srv.port, 'storm.skydns.local', 'A')).rcode === 'NOERROR' && lines.some((l) => l.msg === 'etcd answers again'), 'back'), 15000);
   await new Promise((r) => setTimeout(r, 1000));
-  t.ok(connections() <= before + 1, `${connections()} connections to etcd after recovery (${before} before)`);
+  // etcd's own gateway and the test's writer hold a few connections too, so a couple
+  // more or fewer is noise; the storm this guards against left 160.
+  t.ok(connections() <= before + 3, `${connections()} connections to etcd after recovery (${before} before)`);
   t.equal(lines.filter((l) => l.msg === 'etcd unreachable; serving the last copy').length, 1, 'down: said once');
   t.equal(lines.filter((l) => l.msg === 'etcd answers again').length, 1, 'back: said once');
 });

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { silentLogger } from '../lib/log.js';
 import { RegistratorRegistry } from '../lib/registry/registrator.js';
-import { SkyStore } from '../lib/zones/skydns-store.js';
+import { SkyStore } from '../lib/catalog/skydns-store.js';
 import { eventually, expect } from './helpers/eventually.js';
 
 const SIZE = 100000;

@@ -3,7 +3,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
-import type { SkyService } from '../zones/skydns-store.js';
+import type { SkyService } from '../catalog/skydns-store.js';
 import { wantsA, wantsAAAA } from './address.js';
 
 /** MAX_CNAME_CHAIN bounds how many CNAMEs one answer follows (SPEC §3). */

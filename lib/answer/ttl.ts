@@ -1,6 +1,11 @@
 // Per-service TTLs, like Consul's dns_config.service_ttl: an exact name wins, then
 // the longest matching `prefix*`, then `*`, then the default.
-import type { TtlRule } from '../config.js';
+
+/** TtlRule is a per-service TTL: an exact name, a prefix (`web*`), or everything (`*`). */
+export interface TtlRule {
+  pattern: string;
+  ttl: number;
+}
 
 /** serviceTtl compiles TTL rules once into a lookup by service name. */
 export function serviceTtl(rules: readonly TtlRule[], fallback: number): (service: string) => number {

@@ -54,3 +54,6 @@ export type CatalogChange = { kind: 'all' } | { kind: 'service'; name: string; d
 
 /** DEFAULT_WEIGHTS are Consul's defaults. */
 export const DEFAULT_WEIGHTS: Weights = Object.freeze({ passing: 1, warning: 1 });
+
+/** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
+export const DEFAULT_DATACENTER = 'dc1';

@@ -1,6 +1,7 @@
 // Option values: each parser reads one kind of value or throws a ConfigError that
 // names where the value came from (a flag, an environment variable or a config key).
 import { isIP } from 'node:net';
+import type { TtlRule } from '../answer/ttl.js';
 import { fqdn, isValidName } from '../dns/names.js';
 
 /** Endpoint is an address to listen on. */
@@ -9,11 +10,6 @@ export interface Endpoint {
   port: number;
 }
 
-/** TtlRule is a per-service TTL: an exact name, a prefix (`web*`), or everything (`*`). */
-export interface TtlRule {
-  pattern: string;
-  ttl: number;
-}
 
 /** ConfigError is a bad option value or key; the CLI prints it and exits 2. */
 export class ConfigError extends Error {}

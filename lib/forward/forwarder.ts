@@ -6,6 +6,7 @@
 // upstream replies here, off the hot path, inside try/catch.
 import * as packet from 'dns-packet';
 import { LRUCache } from 'lru-cache';
+import { shuffle } from '../answer/answer.js';
 import { rcodeName } from '../dns/constants.js';
 import type { Query } from '../dns/parse.js';
 import { LogLimiter, type Logger } from '../log.js';
@@ -63,13 +64,7 @@ export class Forwarder {
   }
 
   private order(): Upstream[] {
-    if (this.o.strategy === 'sequential') return this.o.upstreams;
-    const list = [...this.o.upstreams];
-    for (let i = list.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [list[i], list[j]] = [list[j]!, list[i]!];
-    }
-    return list;
+    return this.o.strategy === 'sequential' ? this.o.upstreams : shuffle([...this.o.upstreams]);
   }
 
   private key(q: Query): string {

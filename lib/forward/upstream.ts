@@ -2,6 +2,7 @@
 // or TCP. A reply is accepted only if its id and question match ours (RFC 5452 §9.1);
 // anything else on the socket is ignored, so a spoofed packet cannot answer for it.
 import { createSocket } from 'node:dgram';
+import { frame, unframe } from '../dns/frame.js';
 import { connect, isIPv6 } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { parseQuery } from '../dns/parse.js';
@@ -79,16 +80,11 @@ export function exchangeTcp(u: Upstream, query: Buffer, timeoutMs: number): Prom
       else resolve(reply!);
     };
     const timer = setTimeout(() => done(new Error(`forward: ${upstreamLabel(u)} timed out (tcp)`)), timeoutMs);
-    socket.on('connect', () => {
-      const frame = Buffer.allocUnsafe(out.length + 2);
-      frame.writeUInt16BE(out.length, 0);
-      out.copy(frame, 2);
-      socket.write(frame);
-    });
+    socket.on('connect', () => socket.write(frame(out)));
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
-      if (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0)) return;
-      const reply = pending.subarray(2, 2 + pending.readUInt16BE(0));
+      const reply = unframe(pending)?.message;
+      if (!reply) return;
       if (matches(reply, out, id)) done(undefined, Buffer.from(reply));
       else done(new Error(`forward: ${upstreamLabel(u)} answered another question (tcp)`));
     });

@@ -7,12 +7,23 @@ import { EventEmitter } from 'node:events';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import Consul from 'consul';
-import type { ConsulConfig } from '../config.js';
 import { keepAliveAgent } from './connect.js';
 import type { BlockingResult } from './consul-watch.js';
 
-/** ConsulHttpOptions say where Consul is and how to talk to it: the validated --consul options. */
-export type ConsulHttpOptions = ConsulConfig & {
+/** ConsulConnection is how to reach Consul: the validated --consul options. */
+export interface ConsulConnection {
+  url: string;
+  token: string | undefined;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** waitMs is the blocking `wait`; timeoutMs bounds a non-blocking request. */
+  waitMs: number;
+  timeoutMs: number;
+}
+
+/** ConsulHttpOptions say where Consul is and how to talk to it. */
+export type ConsulHttpOptions = ConsulConnection & {
   /** onFiltered hears of each response Consul filtered by ACL (X-Consul-Results-Filtered-By-ACLs). */
   onFiltered?: () => void;
 };

@@ -6,7 +6,7 @@
 // and a DNS query never waits on Consul. When Consul is down the last good data keeps
 // answering (for --max-stale: staleness.ts), and the loops recover alone.
 import { LRUCache } from 'lru-cache';
-import { thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
+import { DEFAULT_DATACENTER, thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
@@ -71,7 +71,7 @@ export class ConsulRegistry implements Registry {
       onFiltered: () => this.warnOnce('filtered', 'consul left out services or nodes this token may not read (ACL); answers leave them out too'),
     });
     this.log = o.log.child({ component: 'registry/consul', url: redact(o.url) });
-    this.localDc = o.datacenter ?? 'dc1';
+    this.localDc = o.datacenter ?? DEFAULT_DATACENTER;
     this.cache = new LRUCache<string, Entry>({
       max: o.cacheSize,
       ttl: o.cacheIdleMs,

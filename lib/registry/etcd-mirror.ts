@@ -60,3 +60,12 @@ export interface EtcdConnection {
   certFile: string | undefined;
   keyFile: string | undefined;
 }
+
+/** EtcdSource is one prefix read from etcd, in one layout. */
+export interface EtcdSource {
+  layout: 'skydns' | 'registrator';
+  api: 'v2' | 'v3';
+  prefix: string;
+  /** zone is the lower-case FQDN a skydns source answers; unused by registrator. */
+  zone: string;
+}

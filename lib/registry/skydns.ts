@@ -1,10 +1,9 @@
 // A SkyDNS/CoreDNS-layout etcd source: a mirror of its prefix feeding a SkyStore,
 // which its SkyZone answers from. Also what Registrator's skydns2 backend writes.
-import type { EtcdSource } from '../config.js';
 import type { Logger } from '../log.js';
-import { SkyStore } from '../zones/skydns-store.js';
+import { SkyStore } from '../catalog/skydns-store.js';
 import { createMirror } from './etcd.js';
-import type { EtcdConnection, KeyMirror } from './etcd-mirror.js';
+import type { EtcdConnection, EtcdSource, KeyMirror } from './etcd-mirror.js';
 import type { Source, SourceStats } from './registry.js';
 
 /** SkyDnsSource keeps one prefix's SkyDNS records in memory. */

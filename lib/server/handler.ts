@@ -12,6 +12,7 @@ import type { RecursionAcl } from '../forward/acl.js';
 import { completeAnswer, outsideTargets } from '../forward/addresses.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import { keyOf, type AnswerCache } from './answer-cache.js';
+import { RegistryUnavailable } from '../registry/registry.js';
 import { tooStale } from '../registry/staleness.js';
 import { rcodeFromError } from './rcode.js';
 
@@ -167,7 +168,9 @@ export function createHandler(o: HandlerOptions): Handler {
     const healthy = route.zone.healthy();
     // 4a. The one staleness rule, for every registry (SPEC §2a): data its source stopped
     // following more than --max-stale ago (or never had) is not served.
-    if (!healthy && tooStale(route.zone.staleSince(), o.maxStaleMs)) return sent(transport, q.type, encodeMessage(reply(q, Rcode.SERVFAIL, undefined, o.maxUdpSize, true, ra)));
+    if (!healthy && tooStale(route.zone.staleSince(), o.maxStaleMs)) {
+      return sent(transport, q.type, encodeMessage(reply(q, rcodeFromError(new RegistryUnavailable(route.zone.origin, 'older than --max-stale')), undefined, o.maxUdpSize, true, ra)));
+    }
     // Answers for a healthy zone's questions of the common shape are kept for the hot path.
     // The key is taken before anything waits: scan is filled again by the next packet.
     const key = healthy && scanned ? keyOf(packet, scan, limit) : undefined;

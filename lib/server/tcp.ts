@@ -2,6 +2,7 @@
 // per connection answered as each is ready, an idle timeout, and a cap on connections.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { frame, unframe } from '../dns/frame.js';
 import type { Handler } from './handler.js';
 
 /** TcpOptions bound what one client may hold. */
@@ -81,18 +82,13 @@ export class TcpListener {
         socket.destroy(); // a client that sends queries but never reads the answers
         return;
       }
-      const frame = Buffer.allocUnsafe(reply.length + 2);
-      frame.writeUInt16BE(reply.length, 0);
-      reply.copy(frame, 2);
-      socket.write(frame);
+      socket.write(frame(reply));
     };
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const length = pending.readUInt16BE(0);
-        if (pending.length < 2 + length) break;
-        const packet = pending.subarray(2, 2 + length);
-        pending = pending.subarray(2 + length);
+      for (let next = unframe(pending); next; next = unframe(pending)) {
+        const packet = next.message;
+        pending = next.rest;
         conn.busy++;
         let out;
         try {

@@ -8,7 +8,7 @@ import { RRType } from '../dns/constants.js';
 import { relativeLabels } from '../dns/names.js';
 import type { Rr } from '../dns/records.js';
 import type { Source } from '../registry/registry.js';
-import type { SkyService, SkyStore } from './skydns-store.js';
+import type { SkyService, SkyStore } from '../catalog/skydns-store.js';
 import type { Zone, ZoneQuery } from './zone.js';
 
 /** skyTag is the cache tag of a SkyDNS zone's answers: any change in its store drops them all. */

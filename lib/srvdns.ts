@@ -22,9 +22,9 @@ import { createHandler, type Handler } from './server/handler.js';
 import { withRrl } from './server/rrl.js';
 import { TcpListener } from './server/tcp.js';
 import { UdpListener } from './server/udp.js';
-import { ConsulZone, serviceTag } from './zones/consul.js';
-import { REVERSE_TAG, ReverseZone } from './zones/reverse.js';
-import { SkyZone, skyTag } from './zones/skydns.js';
+import { ConsulZone } from './zones/consul.js';
+import { ReverseZone } from './zones/reverse.js';
+import { SkyZone } from './zones/skydns.js';
 import { Router } from './zones/router.js';
 import type { Zone } from './zones/zone.js';
 
@@ -137,21 +137,14 @@ export const ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
  * createAnswerCache makes the answer cache and keeps it honest: every change a registry
  * or etcd source reports drops exactly the cached answers built from what changed.
  */
-export function createAnswerCache(registry: Registry | undefined, sky: readonly SkyDnsSource[]): { cache: AnswerCache; unsubscribe: () => void } {
+export function createAnswerCache(sources: readonly Source[]): { cache: AnswerCache; unsubscribe: () => void } {
   const cache = new AnswerCache(ANSWER_CACHE_BYTES);
-  const subscriptions = sky.map((s) => s.subscribe(() => cache.invalidate(skyTag(s.source.zone))));
-  if (registry) {
-    subscriptions.push(
-      registry.subscribe((change) => {
-        if (change.kind === 'all') {
-          cache.clear();
-          return;
-        }
-        cache.invalidate(serviceTag(change.datacenter, change.name));
-        cache.invalidate(REVERSE_TAG);
-      }),
-    );
-  }
+  const subscriptions = sources.map((s) =>
+    s.subscribe((change) => {
+      if (change.kind === 'all') cache.clear();
+      else for (const key of change.keys) cache.invalidate(key);
+    }),
+  );
   return { cache, unsubscribe: () => subscriptions.forEach((u) => u()) };
 }
 
@@ -226,7 +219,7 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
     await Promise.all(sources.map((s) => s.stop()));
     throw failed.reason;
   }
-  const { cache, unsubscribe } = createAnswerCache(registry, sky);
+  const { cache, unsubscribe } = createAnswerCache(sources);
   const metrics = config.metrics ? new Metrics(() => sources, () => cache) : undefined;
   const built = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
   const handler = config.rrl

@@ -162,7 +162,7 @@ t.test('the store: bounded by bytes oldest first, dropped by tag, rebuilt after 
   const cache = new AnswerCache(5500);
   for (const name of ['a.consul', 'b.consul', 'c.consul', 'd.consul']) {
     const p = ask(name);
-    cache.set(keyOf(p, s, 512), zone, name === 'b.consul' ? 'tag-b' : 'tag-other', wire(1000));
+    cache.set(keyOf(p, s, 512), zone, { kind: 'service', datacenter: 'dc1', name: name === 'b.consul' ? 'b' : 'other' }, wire(1000));
   }
   const has = (name: string): boolean => {
     const p = ask(name);
@@ -170,8 +170,8 @@ t.test('the store: bounded by bytes oldest first, dropped by tag, rebuilt after 
   };
   t.same(['a.consul', 'b.consul', 'c.consul', 'd.consul'].map(has), [false, true, true, true], 'the oldest went first');
   t.equal(cache.size, 3, 'three left');
-  cache.invalidate('tag-b');
-  t.same(['b.consul', 'c.consul', 'd.consul'].map(has), [false, true, true], 'a tag drops exactly its entries');
+  cache.invalidate({ kind: 'service', datacenter: 'DC1', name: 'B' });
+  t.same(['b.consul', 'c.consul', 'd.consul'].map(has), [false, true, true], 'a change drops exactly the entries built from it (names compared case-insensitively)');
   const p = ask('c.consul');
   let served = 0;
   while (cache.find(p, s, 512) !== undefined) served++;
@@ -189,7 +189,7 @@ t.test('a rotating answer sends each record first in turn, with the rest of the 
   const at = head.length;
   const built = Buffer.concat([head, Buffer.from('AAAABBBBCCCC'), Buffer.from('end')]);
   const cache = new AnswerCache(1 << 20);
-  cache.set(keyOf(p, s, 512), zone, 'tag', built, { starts: [at, at + 4, at + 8], end: at + 12 });
+  cache.set(keyOf(p, s, 512), zone, { kind: 'static', origin: 'consul.' }, built, { starts: [at, at + 4, at + 8], end: at + 12 });
   const seen: string[] = [];
   for (let i = 0; i < 4; i++) {
     const e = cache.find(p, s, 512)!;

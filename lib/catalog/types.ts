@@ -49,8 +49,6 @@ export function thenLookup<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Loo
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
-/** CatalogChange says what changed, so that caches can drop exactly what is stale. */
-export type CatalogChange = { kind: 'all' } | { kind: 'service'; name: string; datacenter: string };
 
 /** DEFAULT_WEIGHTS are Consul's defaults. */
 export const DEFAULT_WEIGHTS: Weights = Object.freeze({ passing: 1, warning: 1 });

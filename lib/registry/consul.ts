@@ -6,7 +6,8 @@
 // and a DNS query never waits on Consul. When Consul is down the last good data keeps
 // answering (for --max-stale: staleness.ts), and the loops recover alone.
 import { LRUCache } from 'lru-cache';
-import { DEFAULT_DATACENTER, thenLookup, type CatalogChange, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
+import { serviceChanged, type Change } from '../catalog/changes.js';
+import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
@@ -36,7 +37,7 @@ export interface ConsulRegistryOptions extends ConsulHttpOptions {
 interface Entry {
   value: Instance[];
   watch: BlockingWatch<unknown> | undefined;
-  change: CatalogChange;
+  change: Change;
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };
@@ -51,7 +52,7 @@ export class ConsulRegistry implements Registry {
   private localDc: string;
   private readonly cache: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly listeners = new Set<(change: CatalogChange) => void>();
+  private readonly listeners = new Set<(change: Change) => void>();
   /** directories hold each datacenter's lists, the local one from start, others from their first query. */
   private readonly directories = new Map<string, ConsulDirectory>();
   private datacenters: { names: Set<string>; at: number } | undefined;
@@ -111,7 +112,7 @@ export class ConsulRegistry implements Registry {
     this.log.warn({ why }, 'skipping a malformed entry from consul');
   }
 
-  private notify(change: CatalogChange): void {
+  private notify(change: Change): void {
     for (const l of this.listeners) l(change);
   }
 
@@ -247,7 +248,7 @@ export class ConsulRegistry implements Registry {
    * cached returns a cached, watched service or reads it once: the first read is
    * non-blocking, then a blocking loop from its index keeps the entry current.
    */
-  private cached(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, change: CatalogChange): Lookup<Instance[]> {
+  private cached(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, change: Change): Lookup<Instance[]> {
     const hit = this.cache.get(key);
     if (hit) return hit.value;
     const decode = (body: unknown): Instance[] => decodeHealthService(body, (why) => this.skip(`${key}: ${why}`));
@@ -294,7 +295,7 @@ export class ConsulRegistry implements Registry {
       const spelled = dir?.service(name);
       if (!dir || spelled === undefined) return undefined;
       const key = `service/${dc.toLowerCase()}/${spelled}`;
-      return this.cached(key, (index, signal) => this.http.healthService(spelled, dir.dc, index, signal), { kind: 'service', name: spelled, datacenter: dc });
+      return this.cached(key, (index, signal) => this.http.healthService(spelled, dir.dc, index, signal), serviceChanged(dc, spelled));
     });
   }
 
@@ -311,7 +312,7 @@ export class ConsulRegistry implements Registry {
     return { nodes, services: [...services] };
   }
 
-  subscribe(listener: (change: CatalogChange) => void): () => void {
+  subscribe(listener: (change: Change) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

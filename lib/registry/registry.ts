@@ -1,6 +1,7 @@
 // The one interface every registry backend implements (file, Consul, etcd). A registry
 // returns data — instances and nodes — never DNS messages; lib/answer/ builds records.
-import type { CatalogChange, CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
+import type { Change } from '../catalog/changes.js';
+import type { CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
 
 /** Source is anything srvdns reads a registry through (a Registry, an etcd SkyDNS source): started first, stopped last. */
 export interface Source {
@@ -18,6 +19,8 @@ export interface Source {
   staleSince(): number;
   /** stats are for metrics: when data was last known current, failures so far, and records held. */
   stats(): SourceStats;
+  /** subscribe calls listener after every change, naming the data that changed; it returns the unsubscribe function. */
+  subscribe(listener: (change: Change) => void): () => void;
 }
 
 /** Registry is a source of catalog data kept fresh by a watch, answering Consul-style names. */
@@ -32,8 +35,6 @@ export interface Registry extends Source {
   node(name: string, dc: string): Lookup<CatalogNode | undefined>;
   /** reverse returns what is known at a canonical IP address in the local datacenter. */
   reverse(ip: string): Lookup<ReverseEntry>;
-  /** subscribe calls listener after every change; it returns the unsubscribe function. */
-  subscribe(listener: (change: CatalogChange) => void): () => void;
 }
 
 /** SourceStats describe a registry or etcd source for metrics. */

@@ -1,5 +1,6 @@
 // A SkyDNS/CoreDNS-layout etcd source: a mirror of its prefix feeding a SkyStore,
 // which its SkyZone answers from. Also what Registrator's skydns2 backend writes.
+import type { Change } from '../catalog/changes.js';
 import type { Logger } from '../log.js';
 import { SkyStore } from '../catalog/skydns-store.js';
 import { createMirror } from './etcd.js';
@@ -11,7 +12,7 @@ export class SkyDnsSource implements Source {
   readonly name: string;
   readonly store: SkyStore;
   private readonly mirror: KeyMirror;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(change: Change) => void>();
 
   constructor(
     readonly source: EtcdSource,
@@ -21,12 +22,14 @@ export class SkyDnsSource implements Source {
   ) {
     this.name = `etcd:${source.zone}`;
     const l = log.child({ component: 'registry/etcd', layout: 'skydns', prefix: source.prefix, api: source.api });
-    this.store = new SkyStore(source.prefix, l, () => this.listeners.forEach((f) => f()));
+    // A SkyDNS name answers for its whole subtree: any change may touch any answer of the zone.
+    const changed: Change = { kind: 'keys', keys: [{ kind: 'zone', origin: source.zone }] };
+    this.store = new SkyStore(source.prefix, l, () => this.listeners.forEach((f) => f(changed)));
     this.mirror = createMirror(source.api, connection, source.prefix, this.store, l);
   }
 
-  /** subscribe hears of every committed change; it returns the unsubscribe function. */
-  subscribe(listener: () => void): () => void {
+  /** subscribe hears of every committed change (the whole zone); it returns the unsubscribe function. */
+  subscribe(listener: (change: Change) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -2,7 +2,8 @@
 // etcd's Registrator layout): lookups are synchronous reads of the current Snapshot,
 // and an update swaps a complete new Snapshot in.
 import { Snapshot } from '../catalog/snapshot.js';
-import type { CatalogChange, CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
+import type { Change } from '../catalog/changes.js';
+import type { CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
 import type { Registry, SourceStats } from './registry.js';
 import { Liveness } from './staleness.js';
 
@@ -10,7 +11,7 @@ import { Liveness } from './staleness.js';
 export abstract class SnapshotRegistry implements Registry {
   abstract readonly name: string;
   protected current: Snapshot;
-  private readonly listeners = new Set<(change: CatalogChange) => void>();
+  private readonly listeners = new Set<(change: Change) => void>();
   private loaded = false;
   /** lastSync and errors feed stats(); subclasses count their own failures. */
   protected lastSync = 0;
@@ -66,7 +67,7 @@ export abstract class SnapshotRegistry implements Registry {
   reverse(ip: string): ReverseEntry {
     return this.current.reverse(ip);
   }
-  subscribe(listener: (change: CatalogChange) => void): () => void {
+  subscribe(listener: (change: Change) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -16,6 +16,7 @@
 // an entry in use is rebuilt, so re-inserted, every REFRESH_HITS hits or MAX_AGE_MS,
 // which keeps hot entries young at a fraction of an LRU's cost per hit (measured:
 // lru-cache's get was a fifth of the whole hot path).
+import { keyString, type DataKey } from '../catalog/changes.js';
 import type { AnswerLayout } from '../dns/encode.js';
 import { HEADER_SIZE } from '../dns/parse.js';
 import { lowerAscii, type Scan } from '../dns/scan.js';
@@ -131,6 +132,11 @@ export class AnswerCache {
     return patch(out, packet, nameEnd, ra);
   }
 
+  /** countMiss counts a question of the common shape whose answer had to be built. */
+  countMiss(): void {
+    this.misses++;
+  }
+
   /** admitNegative tells whether a negative answer should be kept: only from its second asking on. */
   admitNegative(key: CacheKey): boolean {
     const id = `${key.variant}\0${key.name.toString('latin1')}`;
@@ -141,7 +147,8 @@ export class AnswerCache {
   }
 
   /** set stores an answer built by zone; with a layout of two or more records, they rotate on every hit. */
-  set(key: CacheKey, zone: Zone, tag: string, wire: Buffer, layout?: AnswerLayout): void {
+  set(key: CacheKey, zone: Zone, depends: DataKey, wire: Buffer, layout?: AnswerLayout): void {
+    const tag = keyString(depends);
     const views = layout !== undefined && layout.starts.length > 1 ? rotations(wire, layout) : undefined;
     const old = this.lookup(key);
     if (old) this.delete(old);
@@ -186,9 +193,10 @@ export class AnswerCache {
     if (tagged?.delete(e) && tagged.size === 0) this.byTag.delete(e.tag);
   }
 
-  /** invalidate drops every entry built with tag. */
-  invalidate(tag: string): void {
+  /** invalidate drops every entry built from the data named. */
+  invalidate(changed: DataKey): void {
     this.generation++;
+    const tag = keyString(changed);
     const entries = this.byTag.get(tag);
     if (!entries) return;
     this.byTag.delete(tag);

@@ -174,7 +174,7 @@ export function createHandler(o: HandlerOptions): Handler {
     // Answers for a healthy zone's questions of the common shape are kept for the hot path.
     // The key is taken before anything waits: scan is filled again by the next packet.
     const key = healthy && scanned ? keyOf(packet, scan, limit) : undefined;
-    if (key !== undefined) cache!.misses++;
+    if (key !== undefined) cache!.countMiss();
     // 5. Look up and build the answer (a cold miss may wait on the registry), fit, encode, cache.
     const done = (answer: Answer | undefined): Buffer | Promise<Buffer> => {
       // A zone that declines the name (a PTR srvdns does not know) sends it to the recursors.
@@ -190,7 +190,7 @@ export function createHandler(o: HandlerOptions): Handler {
       const wire = finish(q, transport, answer, layout, ra);
       // SERVFAIL is never cached; a name that does not exist only once asked twice.
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
-        cache!.set(key, route.zone, route.zone.tag(route.labels), wire, layout);
+        cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout);
       }
       return sent(transport, q.type, wire, !healthy);
     };

@@ -6,6 +6,7 @@ import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
 import { hasTagBelow, healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
+import type { DataKey } from '../catalog/changes.js';
 import { thenLookup, type CatalogNode, type Instance, type Lookup } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
@@ -26,11 +27,6 @@ export interface ConsulZoneOptions extends HealthPolicy {
   nameserverAddresses: readonly string[];
 }
 
-/** serviceTag is the cache tag of a service's answers; registries' changes name the same. */
-export function serviceTag(dc: string, service: string): string {
-  return `service:${dc.toLowerCase()}/${service.toLowerCase()}`;
-}
-
 /** ConsulZone answers Consul's service, node, addr and apex names. */
 export class ConsulZone implements Zone {
   readonly origin: string;
@@ -49,12 +45,12 @@ export class ConsulZone implements Zone {
     return this.o.registry.staleSince();
   }
 
-  tag(labels: readonly string[]): string {
+  depends(labels: readonly string[]): DataKey {
     const parsed = parseConsulName(labels);
-    const dc = (d: string | undefined): string => (d ?? this.o.registry.datacenter()).toLowerCase();
-    if (parsed?.kind === 'service') return serviceTag(dc(parsed.dc), parsed.service);
-    if (parsed?.kind === 'node') return `node:${dc(parsed.dc)}/${parsed.node.toLowerCase()}`;
-    return `static:${this.origin}`;
+    const dc = (d: string | undefined): string => d ?? this.o.registry.datacenter();
+    if (parsed?.kind === 'service') return { kind: 'service', datacenter: dc(parsed.dc), name: parsed.service };
+    if (parsed?.kind === 'node') return { kind: 'node', datacenter: dc(parsed.dc), name: parsed.node };
+    return { kind: 'static', origin: this.origin };
   }
 
   private soa(): Rr {

@@ -2,15 +2,13 @@
 // services registered with that address (SPEC §2). srvdns is not the authority for
 // these zones, so an address it does not know is declined (forwarded, or REFUSED).
 import { positive, type Answer } from '../answer/answer.js';
+import type { DataKey } from '../catalog/changes.js';
 import { thenLookup, type Lookup, type ReverseEntry } from '../catalog/types.js';
 import { fromReverseName } from '../dns/addr.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
 import type { Zone, ZoneQuery } from './zone.js';
-
-/** REVERSE_TAG tags every reverse answer: any catalog change may touch them. */
-export const REVERSE_TAG = 'reverse';
 
 /** ReverseZoneOptions configure a reverse zone. */
 export interface ReverseZoneOptions {
@@ -30,8 +28,8 @@ export class ReverseZone implements Zone {
     this.origin = o.origin;
   }
 
-  tag(): string {
-    return REVERSE_TAG;
+  depends(): DataKey {
+    return { kind: 'reverse' };
   }
 
   healthy(): boolean {

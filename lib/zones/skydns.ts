@@ -7,14 +7,10 @@ import { soaRecord, type ApexOptions } from '../answer/soa.js';
 import { RRType } from '../dns/constants.js';
 import { relativeLabels } from '../dns/names.js';
 import type { Rr } from '../dns/records.js';
+import type { DataKey } from '../catalog/changes.js';
 import type { Source } from '../registry/registry.js';
 import type { SkyService, SkyStore } from '../catalog/skydns-store.js';
 import type { Zone, ZoneQuery } from './zone.js';
-
-/** skyTag is the cache tag of a SkyDNS zone's answers: any change in its store drops them all. */
-export function skyTag(origin: string): string {
-  return `zone:${origin}`;
-}
 
 /** SkyZoneOptions configure one SkyDNS zone. */
 export interface SkyZoneOptions {
@@ -61,8 +57,8 @@ export class SkyZone implements Zone {
     return soaRecord(this.apex, this.o.soaMinTtl, `ns.dns.${this.origin}`);
   }
 
-  tag(): string {
-    return skyTag(this.origin);
+  depends(): DataKey {
+    return { kind: 'zone', origin: this.origin };
   }
 
   healthy(): boolean {

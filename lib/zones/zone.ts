@@ -1,6 +1,7 @@
 // A zone turns questions under its origin into answers. The router picks the zone;
 // a zone that returns undefined declines the name (it is then forwarded or REFUSED).
 import type { Answer } from '../answer/answer.js';
+import type { DataKey } from '../catalog/changes.js';
 import type { Lookup } from '../catalog/types.js';
 
 /** ZoneQuery is one question as a zone sees it. */
@@ -21,6 +22,6 @@ export interface Zone {
   healthy(): boolean;
   /** staleSince is 0 while healthy, else when the zone's source stopped answering (the staleness rule in the handler reads it). */
   staleSince(): number;
-  /** tag names the catalog data an answer for these labels depends on, so a change drops exactly those cached answers. */
-  tag(labels: readonly string[]): string;
+  /** depends names the data an answer for these labels is built from, so that a change drops exactly those cached answers. */
+  depends(labels: readonly string[]): DataKey;
 }

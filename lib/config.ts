@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseCidr } from './forward/acl.js';
 import { LOG_LEVELS, redact, type LogLevel } from './log.js';
 import type { ConsulConnection } from './registry/consul-http.js';
-import type { EtcdConnection, EtcdSource } from './registry/etcd-mirror.js';
+import { trimPrefix, type EtcdConnection, type EtcdSource } from './registry/etcd-mirror.js';
 export type { EtcdSource } from './registry/etcd-mirror.js';
 import { envName, OPTIONS, type OptionName, type OptionSpec, type Raw } from './config/options.js';
 import { fromEnvValue, readConfigFile } from './config/sources.js';
@@ -268,7 +268,7 @@ function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, 
     if (api !== 'v3' && api !== 'v2') fail(blame('api'), `expected v3 or v2, got "${api}"`);
     const p = prefix ?? (layout === 'skydns' ? '/skydns' : '/services');
     if (!/^\/[^\s]*$/.test(p) || p === '/') fail(blame('prefix'), `expected a path like /skydns, got "${p}"`);
-    return { layout, api, prefix: p.replace(/\/+$/, ''), zone: parseZone(blame('zone'), zone) };
+    return { layout, api, prefix: trimPrefix(p), zone: parseZone(blame('zone'), zone) };
   };
   // The single-source flags are checked even without --etcd, each error naming its own flag.
   const single = source(str('etcd-layout') ?? 'skydns', str('etcd-api') ?? 'v3', str('etcd-prefix'), str('etcd-zone') ?? 'skydns.local.', (field) => get(`etcd-${field}`).source);

@@ -1,12 +1,10 @@
 // Assembly: a Config becomes registries, zones, the pipeline and listeners.
 import { serviceTtl } from './answer/ttl.js';
-import { DEFAULT_DATACENTER } from './catalog/types.js';
 import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
-import { ConsulRegistry } from './registry/consul.js';
 import { FileRegistry } from './registry/file.js';
-import { RegistratorRegistry } from './registry/registrator.js';
-import { SkyDnsSource } from './registry/skydns.js';
+import { createRegistry, createSkyDnsSources } from './registry/index.js';
+import type { SkyDnsSource } from './registry/skydns.js';
 import type { Registry, Source } from './registry/registry.js';
 import type { Server as HttpServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -96,38 +94,6 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
       if (e.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw listenError(err, 'DNS TCP', e.host, port);
     }
   }
-}
-
-
-
-/** createRegistry makes the one registry of the Consul-style domain, if the config names one. */
-export function createRegistry(config: Config, log: Logger): Registry | undefined {
-  const registrator = config.etcd?.sources.find((s) => s.layout === 'registrator');
-  if (registrator) {
-    return new RegistratorRegistry({
-      connection: config.etcd!.connection,
-      api: registrator.api,
-      prefix: registrator.prefix,
-      datacenter: config.datacenter ?? DEFAULT_DATACENTER,
-      log,
-    });
-  }
-  if (config.consul) {
-    return new ConsulRegistry({
-      ...config.consul,
-      datacenter: config.datacenter,
-      cacheSize: config.cacheSize,
-      cacheIdleMs: config.cacheIdleMs,
-      log,
-    });
-  }
-  if (config.file) return new FileRegistry({ path: config.file, datacenter: config.datacenter ?? DEFAULT_DATACENTER, log });
-  return undefined;
-}
-
-/** createSkyDnsSources makes one source per skydns-layout etcd prefix. */
-export function createSkyDnsSources(config: Config, log: Logger): SkyDnsSource[] {
-  return (config.etcd?.sources ?? []).filter((s) => s.layout === 'skydns').map((s) => new SkyDnsSource(s, config.etcd!.connection, log));
 }
 
 /** ANSWER_CACHE_BYTES bounds the encoded answers kept for the hot path. */

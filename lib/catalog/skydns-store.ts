@@ -3,7 +3,7 @@
 // when they arrive; a malformed one is skipped, logged once with its key, and counted
 // (ours, SPEC §3: CoreDNS fails the whole subtree instead).
 import type { Logger } from '../log.js';
-import { inParts, RESET_PART, type KeySink } from '../registry/etcd-mirror.js';
+import { inParts, keyDir, RESET_PART, type KeySink } from '../registry/etcd-mirror.js';
 
 /** SkyService is one SkyDNS record value (CoreDNS msg.Service), with its key. */
 export interface SkyService {
@@ -89,14 +89,19 @@ export class SkyStore implements KeySink {
 
   constructor(
     /** prefix is the etcd key prefix, e.g. /skydns. */
-    private readonly prefix: string,
+    prefix: string,
     private readonly log: Logger,
     private readonly onChange: () => void,
-  ) {}
+  ) {
+    this.dir = keyDir(prefix);
+  }
+
+  /** dir is the prefix as a directory, computed once. */
+  private readonly dir: string;
 
   /** segments splits a key below the prefix into lower-case path segments. */
   private segments(key: string): string[] | undefined {
-    const dir = `${this.prefix.replace(/\/+$/, '')}/`;
+    const dir = this.dir;
     if (!key.startsWith(dir)) return undefined;
     return key.slice(dir.length).toLowerCase().split('/').filter((s) => s !== '');
   }

@@ -69,3 +69,13 @@ export interface EtcdSource {
   /** zone is the lower-case FQDN a skydns source answers; unused by registrator. */
   zone: string;
 }
+
+/** trimPrefix is an etcd key prefix without trailing slashes: /skydns/ and /skydns are one prefix. */
+export function trimPrefix(prefix: string): string {
+  return prefix.replace(/\/+$/, '');
+}
+
+/** keyDir is a prefix as the directory its keys live in (/skydns/), so that /skydns never matches /skydnsx. */
+export function keyDir(prefix: string): string {
+  return `${trimPrefix(prefix)}/`;
+}

@@ -1,6 +1,6 @@
 // Choosing an etcd mirror by API version, shared by both etcd layouts.
 import type { Logger } from '../log.js';
-import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
+import { keyDir, trimPrefix, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
 import { EtcdV2Mirror } from './etcd-v2.js';
 import { EtcdV3Mirror } from './etcd-v3.js';
 
@@ -9,8 +9,7 @@ export type EtcdApi = 'v2' | 'v3';
 
 /** createMirror makes the mirror of prefix for the API asked. v3 prefixes get a trailing slash, so /skydns never matches /skydnsx. */
 export function createMirror(api: EtcdApi, conn: EtcdConnection, prefix: string, sink: KeySink, log: Logger): KeyMirror {
-  const dir = prefix.replace(/\/+$/, '');
-  return api === 'v2' ? new EtcdV2Mirror(conn, dir, sink, log) : new EtcdV3Mirror(conn, `${dir}/`, sink, log);
+  return api === 'v2' ? new EtcdV2Mirror(conn, trimPrefix(prefix), sink, log) : new EtcdV3Mirror(conn, keyDir(prefix), sink, log);
 }
 
 /** deleteKeys removes key from map, or with a trailing '/', every key under it. */

@@ -6,7 +6,7 @@ import { Snapshot } from '../catalog/snapshot.js';
 import { DEFAULT_WEIGHTS, type Instance } from '../catalog/types.js';
 import type { Logger } from '../log.js';
 import { createMirror, deleteKeys, type EtcdApi } from './etcd.js';
-import { inParts, nextTurn, RESET_PART, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
+import { inParts, keyDir, nextTurn, RESET_PART, type EtcdConnection, type KeyMirror, type KeySink } from './etcd-mirror.js';
 import type { SourceStats } from './registry.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
@@ -121,7 +121,7 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
 
   /** instancesOf reads keys as Registrator's instances, skipping (and logging once) what is not. */
   private instancesOf(keys: Iterable<[string, string]>): Instance[] {
-    const dir = `${this.o.prefix.replace(/\/+$/, '')}/`;
+    const dir = keyDir(this.o.prefix);
     const instances: Instance[] = [];
     for (const [key, value] of keys) {
       const parts = key.slice(dir.length).split('/');

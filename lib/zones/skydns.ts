@@ -8,6 +8,7 @@ import { RRType } from '../dns/constants.js';
 import { relativeLabels } from '../dns/names.js';
 import type { Rr } from '../dns/records.js';
 import type { DataKey } from '../catalog/changes.js';
+import { keyDir } from '../registry/etcd-mirror.js';
 import type { Source } from '../registry/registry.js';
 import type { SkyService, SkyStore } from '../catalog/skydns-store.js';
 import type { Zone, ZoneQuery } from './zone.js';
@@ -36,7 +37,7 @@ export class SkyZone implements Zone {
     this.origin = o.origin;
     this.zoneLabels = o.origin.slice(0, -1).split('.');
     this.apex = { zone: o.origin, minTtl: o.soaMinTtl, ttl: o.ttl };
-    const dir = `${o.prefix.replace(/\/+$/, '')}/`;
+    const dir = keyDir(o.prefix);
     this.ctx = {
       ttl: o.ttl,
       domainOf: (key) => `${key.slice(dir.length).split('/').filter(Boolean).reverse().join('.')}.`.toLowerCase(),

@@ -437,3 +437,14 @@ t.test('a Consul URL with credentials and a token never appear in the logs', asy
   t.notMatch(text, 'tok-secret-2', 'no token');
   t.match(text, /http:\/\/\*\*\*@127\.0\.0\.1/, 'the URL is logged with its credentials hidden');
 });
+
+t.test('reverse lookups of service addresses follow changes (an index kept as services change, not a scan per query)', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-9', 'node9', '10.0.0.9', 'passing', { Address: '10.9.9.1' }));
+  await eventually(async () => expect((await srvOf(srv.port)).length === 3, 'web-9 cached'));
+  const ptr = async (ip: string): Promise<string[]> => (await query(srv.port, `${ip.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR')).answer;
+  t.same(await ptr('10.9.9.1'), ['1.9.9.10.in-addr.arpa. 0 IN PTR web.service.dc1.consul.']);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-9', 'node9', '10.0.0.9', 'passing', { Address: '10.9.9.2' }));
+  await eventually(async () => expect((await ptr('10.9.9.2')).length === 1, 'the new address'));
+  t.equal((await query(srv.port, '1.9.9.10.in-addr.arpa', 'PTR')).rcode, 'REFUSED', 'the old address is no longer ours (declined, no recursors)');
+});

@@ -1,21 +1,19 @@
-// The Consul registry: a cache of Consul's answers, kept fresh by blocking queries.
-// Each datacenter's service and node lists are watched (consul-directory.ts), so unknown
-// names are NXDOMAIN from memory and nodes are answered from the node list. The first
-// query for a service reads /v1/health/service/:name (concurrent misses share one
-// request); from then on one blocking-query loop per cached service keeps it current,
-// and a DNS query never waits on Consul. When Consul is down the last good data keeps
-// answering (for --max-stale: staleness.ts), and the loops recover alone.
-import { LRUCache } from 'lru-cache';
-import { serviceChanged, type Change } from '../catalog/changes.js';
+// The Consul registry, the facade over Consul: each datacenter's service and node lists
+// are watched (consul-directory.ts), so unknown names are NXDOMAIN from memory and nodes
+// are answered from the node list; services are cached and watched (consul-services.ts),
+// so a DNS query never waits on Consul once a name is known. This file holds what they
+// share: the local datacenter, the datacenter list, liveness (for the staleness rule,
+// staleness.ts), logging, and recovery after an outage.
+import type { Change } from '../catalog/changes.js';
 import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
-import { canonicalIp } from '../dns/addr.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
-import { decodeAgentSelf, decodeDatacenters, decodeHealthService } from './consul-decode.js';
+import { Coalescer } from './coalesce.js';
+import { decodeAgentSelf, decodeDatacenters } from './consul-decode.js';
 import { ConsulDirectory } from './consul-directory.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
+import { ConsulServices } from './consul-services.js';
 import { firstSyncOrTimeout } from './connect.js';
-import { BlockingWatch, type BlockingResult } from './consul-watch.js';
 import { RegistryUnavailable, type Registry, type SourceStats } from './registry.js';
 import { Liveness } from './staleness.js';
 
@@ -33,13 +31,6 @@ export interface ConsulRegistryOptions extends ConsulHttpOptions {
   log: Logger;
 }
 
-/** Entry is one cached service, the loop that keeps it fresh, and the change its eviction is. */
-interface Entry {
-  value: Instance[];
-  watch: BlockingWatch<unknown> | undefined;
-  change: Change;
-}
-
 const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };
 /** RECOVERY_JITTER_MS spreads the retries of every watch when Consul answers again. */
 const RECOVERY_JITTER_MS = 250;
@@ -50,8 +41,8 @@ export class ConsulRegistry implements Registry {
   private readonly http: ConsulHttp;
   private readonly log: Logger;
   private localDc: string;
-  private readonly cache: LRUCache<string, Entry>;
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly services: ConsulServices;
+  private readonly coalesce = new Coalescer();
   private readonly listeners = new Set<(change: Change) => void>();
   /** directories hold each datacenter's lists, the local one from start, others from their first query. */
   private readonly directories = new Map<string, ConsulDirectory>();
@@ -73,16 +64,11 @@ export class ConsulRegistry implements Registry {
     });
     this.log = o.log.child({ component: 'registry/consul', url: redact(o.url) });
     this.localDc = o.datacenter ?? DEFAULT_DATACENTER;
-    this.cache = new LRUCache<string, Entry>({
-      max: o.cacheSize,
-      ttl: o.cacheIdleMs,
-      updateAgeOnGet: true,
-      ttlAutopurge: true,
-      // An evicted service is no longer watched: every answer built from it must go too.
-      dispose: (entry, _key, reason) => {
-        entry.watch?.stop();
-        if (reason !== 'set' && !this.stopped) this.notify(entry.change);
-      },
+    this.services = new ConsulServices(this.http, { cacheSize: o.cacheSize, cacheIdleMs: o.cacheIdleMs, watch: this.watchOptions() }, {
+      ok: () => this.ok(),
+      failed: (what, err) => this.failed(what, err),
+      skip: (why) => this.skip(why),
+      notify: (change) => this.notify(change),
     });
   }
 
@@ -125,9 +111,8 @@ export class ConsulRegistry implements Registry {
 
   /** wakeAll retries every watch soon, each within RECOVERY_JITTER_MS so that they do not all arrive at once. */
   private wakeAll(): void {
-    const watches: { wake(): void }[] = [...this.directories.values()];
-    for (const e of this.cache.values()) if (e.watch) watches.push(e.watch);
-    for (const w of watches) setTimeout(() => w.wake(), Math.random() * RECOVERY_JITTER_MS).unref();
+    for (const d of this.directories.values()) setTimeout(() => d.wake(), Math.random() * RECOVERY_JITTER_MS).unref();
+    this.services.wake(RECOVERY_JITTER_MS);
   }
 
   /** directory makes (and starts) the watched lists of a datacenter. */
@@ -172,7 +157,7 @@ export class ConsulRegistry implements Registry {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const d of this.directories.values()) d.stop();
-    this.cache.clear();
+    this.services.stop();
     this.http.close();
   }
 
@@ -194,9 +179,7 @@ export class ConsulRegistry implements Registry {
   }
 
   stats(): SourceStats {
-    let records = 0;
-    for (const e of this.cache.values()) records += e.value.length;
-    return { lastSync: this.lastOk, errors: this.errors, records };
+    return { lastSync: this.lastOk, errors: this.errors, records: this.services.records() };
   }
 
   hasDatacenter(dc: string): Lookup<boolean> {
@@ -205,7 +188,7 @@ export class ConsulRegistry implements Registry {
     const known = this.datacenters;
     // The list is re-read at most once a minute, and only when asked.
     if (known && Date.now() - known.at < 60000) return known.names.has(want);
-    return this.shared('datacenters', async () => {
+    return this.coalesce.run('datacenters', async () => {
       try {
         const names = decodeDatacenters(await this.http.datacenters()).map((d) => d.toLowerCase());
         this.datacenters = { names: new Set(names), at: Date.now() };
@@ -218,15 +201,6 @@ export class ConsulRegistry implements Registry {
     });
   }
 
-  /** shared runs one request per key at a time; concurrent callers get the same promise. */
-  private shared<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const pending = this.inflight.get(key);
-    if (pending) return pending as Promise<T>;
-    const p = run().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
-    return p;
-  }
-
   /**
    * listed returns a datacenter's lists once they have been read: at once in steady
    * state; a datacenter's first query waits for its first read, at most --consul-timeout.
@@ -237,55 +211,10 @@ export class ConsulRegistry implements Registry {
       if (!known) return undefined;
       const dir = this.directory(dc);
       if (dir.synced()) return dir;
-      return this.shared(`directory/${dc.toLowerCase()}`, async () => {
+      return this.coalesce.run(`directory/${dc.toLowerCase()}`, async () => {
         if (!(await firstSyncOrTimeout(dir.ready, this.o.timeoutMs))) throw new RegistryUnavailable('consul', `no service list for datacenter ${dc} yet`);
         return dir;
       });
-    });
-  }
-
-  /**
-   * cached returns a cached, watched service or reads it once: the first read is
-   * non-blocking, then a blocking loop from its index keeps the entry current.
-   */
-  private cached(key: string, read: (index: bigint, signal?: AbortSignal) => Promise<BlockingResult<unknown>>, change: Change): Lookup<Instance[]> {
-    const hit = this.cache.get(key);
-    if (hit) return hit.value;
-    const decode = (body: unknown): Instance[] => decodeHealthService(body, (why) => this.skip(`${key}: ${why}`));
-    return this.shared(key, async () => {
-      let first: BlockingResult<unknown>;
-      let value: Instance[];
-      try {
-        first = await read(0n);
-        value = decode(first.body);
-        this.ok();
-      } catch (err) {
-        this.failed(key, err);
-        throw new RegistryUnavailable('consul', `${key}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      const entry: Entry = { value, watch: undefined, change };
-      if (!this.stopped) {
-        entry.watch = new BlockingWatch<unknown>(
-          {
-            ...this.watchOptions(),
-            fetch: (index, signal) => read(index, signal),
-            onData: (body) => {
-              const next = decode(body);
-              this.ok();
-              // A return is no proof of a change (Consul docs): compare what we serve.
-              if (JSON.stringify(next) !== JSON.stringify(entry.value)) {
-                entry.value = next;
-                this.notify(change);
-              }
-            },
-            onError: (err) => this.failed(key, err),
-          },
-          first.index > 0n ? first.index : 1n,
-        );
-        entry.watch.start();
-        this.cache.set(key, entry);
-      }
-      return value;
     });
   }
 
@@ -294,8 +223,7 @@ export class ConsulRegistry implements Registry {
       // Unknown names are answered from memory: the service list is watched.
       const spelled = dir?.service(name);
       if (!dir || spelled === undefined) return undefined;
-      const key = `service/${dc.toLowerCase()}/${spelled}`;
-      return this.cached(key, (index, signal) => this.http.healthService(spelled, dir.dc, index, signal), serviceChanged(dc, spelled));
+      return this.services.service(dir.dc, spelled);
     });
   }
 
@@ -304,12 +232,7 @@ export class ConsulRegistry implements Registry {
   }
 
   reverse(ip: string): ReverseEntry {
-    const nodes = this.directories.get(this.localDc.toLowerCase())?.nodesAt(ip) ?? [];
-    const services = new Set<string>();
-    for (const entry of this.cache.values()) {
-      for (const i of entry.value) if (i.address !== '' && canonicalIp(i.address) === ip) services.add(i.service);
-    }
-    return { nodes, services: [...services] };
+    return { nodes: this.directories.get(this.localDc.toLowerCase())?.nodesAt(ip) ?? [], services: this.services.servicesAt(ip) };
   }
 
   subscribe(listener: (change: Change) => void): () => void {

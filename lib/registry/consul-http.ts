@@ -32,18 +32,30 @@ type Call = (opts: Record<string, unknown>) => Promise<[{ headers: Record<string
 
 /** ConsulHttp performs the reads srvdns needs, each returning X-Consul-Index and body. */
 export class ConsulHttp {
-  private readonly client: Consul;
   private readonly agent: HttpAgent | HttpsAgent;
+  /**
+   * calls are the client's methods srvdns uses, typed once here: with includeResponse the
+   * client resolves [response, body], which its typings do not say. Bodies stay unknown
+   * until consul-decode.ts has checked them.
+   */
+  private readonly calls: Record<'healthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters', Call>;
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
     this.agent = keepAliveAgent(url.protocol === 'https:', o);
     // The typings omit baseUrl, which the client supports (it sets it from host/port otherwise).
-    this.client = new Consul({
+    const client = new Consul({
       baseUrl: `${url.origin}${url.pathname.replace(/\/$/, '')}/v1`,
       agent: this.agent,
       defaults: o.token ? { token: o.token } : undefined,
     } as ConstructorParameters<typeof Consul>[0]);
+    this.calls = {
+      healthService: client.health.service.bind(client.health),
+      catalogServices: client.catalog.service.list.bind(client.catalog.service),
+      catalogNodes: client.catalog.node.list.bind(client.catalog.node),
+      agentSelf: client.agent.self.bind(client.agent),
+      datacenters: client.catalog.datacenters.bind(client.catalog),
+    } as unknown as ConsulHttp['calls'];
   }
 
   private async call(fn: Call, opts: Record<string, unknown>, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
@@ -71,19 +83,19 @@ export class ConsulHttp {
   }
 
   healthService(service: string, dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
-    return this.call(this.client.health.service.bind(this.client.health) as unknown as Call, { service, dc }, index, signal);
+    return this.call(this.calls.healthService, { service, dc }, index, signal);
   }
   catalogServices(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
-    return this.call(this.client.catalog.service.list.bind(this.client.catalog.service) as unknown as Call, { dc }, index, signal);
+    return this.call(this.calls.catalogServices, { dc }, index, signal);
   }
   catalogNodes(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
-    return this.call(this.client.catalog.node.list.bind(this.client.catalog.node) as unknown as Call, { dc }, index, signal);
+    return this.call(this.calls.catalogNodes, { dc }, index, signal);
   }
   async agentSelf(): Promise<unknown> {
-    return (await this.call(this.client.agent.self.bind(this.client.agent) as unknown as Call, {}, 0n)).body;
+    return (await this.call(this.calls.agentSelf, {}, 0n)).body;
   }
   async datacenters(): Promise<unknown> {
-    return (await this.call(this.client.catalog.datacenters.bind(this.client.catalog) as unknown as Call, {}, 0n)).body;
+    return (await this.call(this.calls.datacenters, {}, 0n)).body;
   }
 
   /** close releases the keep-alive connections. */

@@ -1,6 +1,5 @@
 // The one table of options: flag `--name`, env `SRVDNS_NAME`, config key `name`, with
 // kinds, defaults and help. Defaults live here and nowhere else.
-import { DEFAULT_ALLOW_RECURSION } from '../forward/acl.js';
 import { LOG_LEVELS } from '../log.js';
 
 type Kind = 'string' | 'boolean' | 'strings' | 'seconds' | 'duration' | 'integer';
@@ -15,6 +14,9 @@ export interface OptionSpec {
   /** secret values (tokens, passwords) never appear in errors or logs. */
   secret?: true;
 }
+
+/** DEFAULT_ALLOW_RECURSION lists the clients that may recurse by default: loopback, RFC 1918, RFC 6598 and IPv6 local ranges. */
+const DEFAULT_ALLOW_RECURSION = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '::1/128', 'fc00::/7', 'fe80::/10'];
 
 /** OPTIONS is every setting srvdns has: flag `--name`, env `SRVDNS_NAME`, config key `name`. */
 export const OPTIONS = {

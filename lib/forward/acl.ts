@@ -3,8 +3,6 @@
 // — which covers Docker bridges, so srvdns is never an open resolver by default.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
-/** DEFAULT_ALLOW_RECURSION lists the default client ranges. */
-export const DEFAULT_ALLOW_RECURSION = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '::1/128', 'fc00::/7', 'fe80::/10'];
 
 /** parseCidr reads "addr/prefix" (or a bare address); undefined if malformed. */
 export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {

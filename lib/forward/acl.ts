@@ -1,8 +1,7 @@
-// Who may recurse through srvdns (--allow-recursion). The default covers loopback and
-// private ranges — RFC 1918, RFC 6598 (carrier-grade NAT), fc00::/7 (ULA) and fe80::/10
+// Who may recurse through srvdns (--allow-recursion). The default (config/options.ts) covers
+// loopback and private ranges — RFC 1918, RFC 6598 (carrier-grade NAT), fc00::/7 (ULA) and fe80::/10
 // — which covers Docker bridges, so srvdns is never an open resolver by default.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-
 
 /** parseCidr reads "addr/prefix" (or a bare address); undefined if malformed. */
 export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {

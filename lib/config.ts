@@ -39,6 +39,8 @@ export interface Config {
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   tcpMaxConnectionsPerClient: number;
+  /** answerCacheBytes bounds the ready answers kept for the hot path. */
+  answerCacheBytes: number;
   /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
   udpMaxSize: number;
   /** rrl limits UDP responses per client prefix; undefined: off. */
@@ -241,6 +243,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     tcpMaxConnectionsPerClient: integer('tcp-max-connections-per-client', 1, 1000000),
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
+    answerCacheBytes: integer('answer-cache-size', 65536, 2 ** 40),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,
   };

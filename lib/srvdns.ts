@@ -96,15 +96,13 @@ async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promis
   }
 }
 
-/** ANSWER_CACHE_BYTES bounds the encoded answers kept for the hot path. */
-export const ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * createAnswerCache makes the answer cache and keeps it honest: every change a registry
  * or etcd source reports drops exactly the cached answers built from what changed.
  */
-export function createAnswerCache(sources: readonly Source[]): { cache: AnswerCache; unsubscribe: () => void } {
-  const cache = new AnswerCache(ANSWER_CACHE_BYTES);
+export function createAnswerCache(sources: readonly Source[], maxBytes: number): { cache: AnswerCache; unsubscribe: () => void } {
+  const cache = new AnswerCache(maxBytes);
   const subscriptions = sources.map((s) =>
     s.subscribe((change) => {
       if (change.kind === 'all') cache.clear();
@@ -185,7 +183,7 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
     await Promise.all(sources.map((s) => s.stop()));
     throw failed.reason;
   }
-  const { cache, unsubscribe } = createAnswerCache(sources);
+  const { cache, unsubscribe } = createAnswerCache(sources, config.answerCacheBytes);
   const metrics = config.metrics ? new Metrics(() => sources, () => cache) : undefined;
   const built = instrument(buildHandler(config, registry, sky, log, cache, metrics), metrics);
   const handler = config.rrl

@@ -212,3 +212,42 @@ t.test('negative answers are kept only from their second asking: random names ca
   await query(srv.port, 'asked-often.service.consul', 'A');
   t.equal(srv.server.cache.hits, hits + 1, 'and answered from the cache');
 });
+
+t.test('eviction at scale: oldest first, the bound held, deletions in the middle kept in order', async (t) => {
+  const zone = { healthy: () => true } as unknown as Zone;
+  const s = new Scan();
+  const keyFor = (i: number): ReturnType<typeof keyOf> => {
+    const p = buildQuery(`n${i}.service.consul`, 'A', { id: 1 });
+    if (!scanQuery(p, s)) throw new Error('not scanned');
+    return keyOf(p, s, 512);
+  };
+  const has = (i: number): boolean => {
+    const p = buildQuery(`n${i}.service.consul`, 'A', { id: 1 });
+    scanQuery(p, s);
+    return cache.find(p, s, 512) !== undefined;
+  };
+  // Each entry: 200 bytes of answer and 800 of counted overhead; room for 1,000.
+  const cache = new AnswerCache(1000 * 1000);
+  for (let i = 0; i < 10000; i++) cache.set(keyFor(i), zone, { kind: 'service', datacenter: 'dc1', name: `n${i}` }, Buffer.alloc(200));
+  t.equal(cache.size, 1000, 'bounded');
+  t.ok([9000, 9500, 9999].every(has) && ![0, 5000, 8999].some(has), 'the newest 1,000 are kept, the rest went oldest first');
+  for (let i = 9400; i < 9410; i++) cache.invalidate({ kind: 'service', datacenter: 'dc1', name: `n${i}` });
+  t.equal(cache.size, 990, 'ten dropped from the middle');
+  for (let i = 10000; i < 10010; i++) cache.set(keyFor(i), zone, { kind: 'service', datacenter: 'dc1', name: `n${i}` }, Buffer.alloc(200));
+  t.ok(has(9000), 'room was there: nothing evicted');
+  cache.set(keyFor(10010), zone, { kind: 'service', datacenter: 'dc1', name: 'n10010' }, Buffer.alloc(200));
+  t.same([has(9000), has(9001), has(10010)], [false, true, true], 'then the oldest goes first');
+  cache.clear();
+  t.equal(cache.size, 0, 'cleared');
+  cache.set(keyFor(1), zone, { kind: 'static', origin: 'consul.' }, Buffer.alloc(200));
+  t.ok(has(1) && cache.size === 1, 'and usable again');
+});
+
+t.test('--answer-cache-size bounds the ready answers', async (t) => {
+  const srv = await startServer(testCatalog, ['--answer-cache-size', '65536']);
+  t.teardown(() => srv.stop());
+  for (let i = 0; i < 200; i++) {
+    await query(srv.port, 'web.service.consul', 'A', { edns: { udpSize: 600 + i } }); // 200 size variants: 200 entries
+  }
+  t.ok(srv.server.cache.size > 20 && srv.server.cache.size < 70, `${srv.server.cache.size} answers kept in 64 KiB`);
+});

@@ -110,6 +110,12 @@ export const OPTIONS = {
     default: DEFAULT_ALLOW_RECURSION,
     help: 'clients that may recurse (loopback and private ranges by default); others get REFUSED outside our zones; repeatable',
   },
+  'answer-cache-size': {
+    kind: 'integer',
+    arg: 'BYTES',
+    default: '67108864',
+    help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~50,000 typical answers)',
+  },
   'udp-max-size': {
     kind: 'integer',
     arg: 'BYTES',

@@ -12,7 +12,10 @@
 // rebuilt after REFRESH_HITS uses (a fresh shuffle, which matters when truncation keeps
 // only some answers) and after MAX_AGE_MS.
 //
-// The store is a Map bounded by bytes, evicting in insertion order. It is not an LRU:
+// The store is a Map bounded by bytes, evicting in insertion order through a list linked
+// through the entries themselves, so inserting, deleting and evicting each take constant
+// time at any size (a JavaScript Set kept in order re-walked its deleted slots on every
+// eviction: 34-39 us per insert at 100,000 entries). It is not an LRU:
 // an entry in use is rebuilt, so re-inserted, every REFRESH_HITS hits or MAX_AGE_MS,
 // which keeps hot entries young at a fraction of an LRU's cost per hit (measured:
 // lru-cache's get was a fifth of the whole hot path).
@@ -55,6 +58,10 @@ export interface Entry {
   readonly built: number;
   readonly size: number;
   next: Entry | undefined;
+  /** older and newer link the entries in insertion order; linked says the entry is in the store. */
+  older: Entry | undefined;
+  newer: Entry | undefined;
+  linked: boolean;
 }
 
 /** variantOf packs what an answer's bytes depend on besides the name, id, flags and name case. */
@@ -88,8 +95,10 @@ function rotations(wire: Buffer, layout: AnswerLayout): Uint8Array[] {
 /** AnswerCache maps (name, type, class, size limit, EDNS, DO) to encoded answers. */
 export class AnswerCache {
   private readonly buckets = new Map<number, Entry>();
-  /** order holds live entries oldest first, for eviction. */
-  private readonly order = new Set<Entry>();
+  /** oldest and newest are the ends of the insertion-order list, for eviction. */
+  private oldest: Entry | undefined;
+  private newest: Entry | undefined;
+  private count = 0;
   private readonly byTag = new Map<string, Set<Entry>>();
   private bytes = 0;
   hits = 0;
@@ -153,18 +162,37 @@ export class AnswerCache {
     const old = this.lookup(key);
     if (old) this.delete(old);
     const size = wire.length + ENTRY_OVERHEAD + (views ? 2 * (layout!.end - layout!.starts[0]!) + views.length * VIEW_OVERHEAD : 0);
-    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash) };
+    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);
-    this.order.add(e);
+    this.link(e);
     this.bytes += size;
     let entries = this.byTag.get(tag);
     if (!entries) this.byTag.set(tag, (entries = new Set()));
     entries.add(e);
     // Evict the oldest insertions until within bounds.
-    for (const oldest of this.order) {
-      if (this.bytes <= this.maxBytes) break;
-      this.delete(oldest);
-    }
+    while (this.bytes > this.maxBytes && this.oldest) this.delete(this.oldest);
+  }
+
+  /** link appends an entry at the newest end. */
+  private link(e: Entry): void {
+    e.linked = true;
+    e.older = this.newest;
+    e.newer = undefined;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+    this.count++;
+  }
+
+  /** unlink takes an entry out of the list. */
+  private unlink(e: Entry): void {
+    e.linked = false;
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = undefined;
+    this.count--;
   }
 
   private lookup(key: CacheKey): Entry | undefined {
@@ -175,7 +203,8 @@ export class AnswerCache {
   }
 
   private delete(e: Entry): void {
-    if (!this.order.delete(e)) return;
+    if (!e.linked) return;
+    this.unlink(e);
     const head = this.buckets.get(e.key.hash);
     if (head === e) {
       if (e.next) this.buckets.set(e.key.hash, e.next);
@@ -206,13 +235,17 @@ export class AnswerCache {
   clear(): void {
     this.generation++;
     this.buckets.clear();
-    this.order.clear();
+    // Entries handed out before stay harmless: none of them is linked any more.
+    for (let e = this.oldest; e !== undefined; e = e.newer) e.linked = false;
+    this.oldest = undefined;
+    this.newest = undefined;
+    this.count = 0;
     this.byTag.clear();
     this.bytes = 0;
   }
 
   get size(): number {
-    return this.order.size;
+    return this.count;
   }
 }
 

@@ -1,6 +1,9 @@
 // Freshness: the time from a registry acknowledging a change to srvdns answering the
 // new state, polled with DNS queries. Registries: the Consul API stand-in and a real
 // etcd (v3 and v2). Target p99 < 50 ms. Prints figures; asserts nothing.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { query } from '../test/helpers/client.js';
 import { ConsulStandin, consulPut } from '../test/helpers/consul-standin.js';
@@ -71,7 +74,33 @@ async function etcdFreshness(api: 'v3' | 'v2'): Promise<number[]> {
   return latencies;
 }
 
+/** fileFreshness alternates adding an instance to the catalog file and removing it, each written aside and renamed over. */
+async function fileFreshness(): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-fresh-'));
+  const file = join(dir, 'catalog.yaml');
+  const write = (instances: number): void => {
+    const services = Array.from({ length: instances }, (_, i) => `  - {name: fresh, id: f${i}, node: n1, port: ${80 + i}}`).join('\n');
+    writeFileSync(`${file}.tmp`, `nodes: [{name: n1, address: 10.0.0.1}]\nservices:\n${services}\n`);
+    renameSync(`${file}.tmp`, file);
+  };
+  write(1);
+  const srv = await startSrvdns(['--file', file]);
+  const name = 'fresh.service.consul';
+  await waitFor(srv.port, name, (a) => a.length === 1, performance.now());
+  const latencies: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const instances = i % 2 === 0 ? 2 : 1;
+    write(instances);
+    const written = performance.now();
+    latencies.push(await waitFor(srv.port, name, (a) => a.length === instances, written));
+  }
+  await srv.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return latencies;
+}
+
 const lines = [
+  summarize('freshness file registry (rename over -> DNS answer; target p99 < 20 ms)', await fileFreshness()),
   summarize('freshness consul stand-in (registry ack -> DNS answer)', await consulFreshness()),
   summarize('freshness etcd v3 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v3')),
   summarize('freshness etcd v2 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v2')),

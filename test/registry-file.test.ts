@@ -198,3 +198,25 @@ t.test('a catalog file that disappears is logged at once; the last good catalog 
   await eventually(() => expect(registry.service('api', 'dc1') !== undefined, 'served again'), 2000, 10);
   t.ok(lines.some((l) => l.msg === 'catalog file readable again'), 'its return is logged');
 });
+
+t.test('edits are seen from directory events, not only the poll: in place and renamed over', async (t) => {
+  const { dir, file } = tempFile();
+  writeFileSync(file, 'nodes: [{name: n1, address: 10.0.0.1}]\n');
+  // A poll of a minute: only the events can be this quick.
+  const registry = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger, pollMs: 60000 });
+  await registry.start();
+  t.teardown(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cases: [string, (text: string) => void, string][] = [
+    ['written in place', (text) => writeFileSync(file, text), 'web'],
+    ['written aside and renamed over', (text) => writeAtomically(file, text), 'api'],
+  ];
+  for (const [how, write, service] of cases) {
+    const started = Date.now();
+    write(`nodes: [{name: n1, address: 10.0.0.1}]\nservices: [{name: ${service}, node: n1, port: 80}]\n`);
+    await eventually(() => expect(registry.service(service, 'dc1') !== undefined, `${service} served`), 2000, 5);
+    t.ok(Date.now() - started < 2000, `${how}: served after ${Date.now() - started} ms`);
+  }
+});

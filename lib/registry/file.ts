@@ -1,8 +1,11 @@
-// The embedded file registry: a JSON or YAML catalog file, watched. An edit applies
-// within a second; an invalid edit keeps the last good catalog and logs why. Reloads
+// The embedded file registry: a JSON or YAML catalog file, watched (directory events,
+// with a poll behind them). An edit applies within milliseconds; an invalid edit keeps
+// the last good catalog and logs why. Reloads
 // are read in a worker thread and indexed a part at a time (file-worker.ts): a catalog
 // of 100,000 instances takes about a second to read, which must not pause answering.
+import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Snapshot } from '../catalog/snapshot.js';
 import type { CatalogNode, Instance } from '../catalog/types.js';
@@ -19,6 +22,8 @@ import { SnapshotRegistry } from './snapshot-registry.js';
 const SMALL_FILE = 64 * 1024;
 /** PART_SIZE is how many instances the main thread indexes at a time during a reload (a few milliseconds). */
 const PART_SIZE = 2000;
+/** SETTLE_MS is how long a burst of file events may last before the file is read. */
+const SETTLE_MS = 5;
 /** SHRINK_WARNING: a reload keeping less than this share of the instances, written in place, is logged loudly. */
 const SHRINK_WARNING = 0.5;
 
@@ -40,6 +45,10 @@ export class FileRegistry extends SnapshotRegistry {
   /** seen identifies the file version last read, valid or not, so each version is read once. */
   private seen = '';
   private reader: Worker | undefined;
+  private watcher: FSWatcher | undefined;
+  private settle: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private checkAgain = false;
 
   constructor(private readonly options: FileRegistryOptions) {
     super(options.datacenter);
@@ -137,8 +146,50 @@ export class FileRegistry extends SnapshotRegistry {
   async start(): Promise<void> {
     await this.load();
     if (this.size() > SMALL_FILE) this.reader = this.startReader();
-    this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? 250);
+    this.watchDirectory();
+    this.timer = setInterval(() => this.check(), this.options.pollMs ?? 250);
     this.timer.unref();
+  }
+
+  /**
+   * watchDirectory has the kernel say when the file changes, so an edit is served in
+   * milliseconds rather than a polling period. The directory is watched, not the file,
+   * so that a file renamed over the old one (editors, sed -i, write-then-rename) is seen
+   * too. Where a filesystem gives no events, the poll still finds every change.
+   */
+  private watchDirectory(): void {
+    const name = basename(this.options.path);
+    try {
+      this.watcher = watch(dirname(this.options.path), { persistent: false }, (_event, file) => {
+        if (file !== null && file !== name) return;
+        // A burst of writes is one change: look once it has settled.
+        clearTimeout(this.settle);
+        this.settle = setTimeout(() => this.check(), SETTLE_MS);
+        this.settle.unref();
+      });
+      this.watcher.on('error', (err) => {
+        this.log.warn({ err: err.message }, 'cannot watch the catalog directory; polling only');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot watch the catalog directory; polling only');
+    }
+  }
+
+  /** check looks at the file once at a time; a request during a look is one more look after it. */
+  private check(): void {
+    if (this.checking) {
+      this.checkAgain = true;
+      return;
+    }
+    this.checking = this.poll().finally(() => {
+      this.checking = undefined;
+      if (this.checkAgain) {
+        this.checkAgain = false;
+        this.check();
+      }
+    });
   }
 
   private async poll(): Promise<void> {
@@ -160,6 +211,10 @@ export class FileRegistry extends SnapshotRegistry {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.settle);
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.checking;
     await this.loading;
     await this.reader?.terminate();
     this.reader = undefined;

@@ -1,8 +1,8 @@
 // The embedded file registry: a JSON or YAML catalog file, watched (directory events,
 // with a poll behind them). An edit applies within milliseconds; an invalid edit keeps
-// the last good catalog and logs why. Reloads
-// are read in a worker thread and indexed a part at a time (file-worker.ts): a catalog
-// of 100,000 instances takes about a second to read, which must not pause answering.
+// the last good catalog and logs why. Large reloads are read in a worker thread and
+// indexed a part at a time (file-worker.ts): a catalog of 100,000 instances takes about
+// a second to read, which must not pause answering.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -27,6 +27,13 @@ const SETTLE_MS = 5;
 /** SHRINK_WARNING: a reload keeping less than this share of the instances, written in place, is logged loudly. */
 const SHRINK_WARNING = 0.5;
 
+/** FileVersion identifies a version of the file: a new inode (renamed over), size or mtime is a new version. */
+interface FileVersion {
+  key: string;
+  inode: number;
+  size: number;
+}
+
 /** FileRegistryOptions configure a FileRegistry. */
 export interface FileRegistryOptions {
   path: string;
@@ -42,8 +49,8 @@ export class FileRegistry extends SnapshotRegistry {
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> = Promise.resolve();
-  /** seen identifies the file version last read, valid or not, so each version is read once. */
-  private seen = '';
+  /** seen is the file version last read, valid or not, so each version is read once. */
+  private seen: FileVersion = { key: '', inode: 0, size: 0 };
   private reader: Worker | undefined;
   private watcher: FSWatcher | undefined;
   private settle: NodeJS.Timeout | undefined;
@@ -62,10 +69,6 @@ export class FileRegistry extends SnapshotRegistry {
     this.replace(await this.loadHere());
   }
 
-  /** size is the file's size as of the version last seen. */
-  private size(): number {
-    return Number(this.seen.split(':')[1] ?? 0);
-  }
 
   /** loadHere reads a small file on this thread. */
   private async loadHere(): Promise<Snapshot> {
@@ -115,12 +118,12 @@ export class FileRegistry extends SnapshotRegistry {
     this.loading = this.loading.then(async () => {
       try {
         const before = this.current.instanceCount;
-        const inode = this.seen.split(':')[0];
+        const inode = this.seen.inode;
         this.seen = await this.version();
-        const next = this.size() > SMALL_FILE ? await this.loadAside() : await this.loadHere();
+        const next = this.seen.size > SMALL_FILE ? await this.loadAside() : await this.loadHere();
         // A file written in place can be read half-written, and a half file is often valid
         // (YAML cut at a line end): say so loudly. Writers should write aside and rename.
-        if (next.instanceCount < before * SHRINK_WARNING && this.seen.split(':')[0] === inode) {
+        if (next.instanceCount < before * SHRINK_WARNING && this.seen.inode === inode) {
           this.log.warn({ before, after: next.instanceCount }, 'catalog shrank by more than half in a write made in place; if a writer was still writing, it should write a new file and rename it over the old one');
         }
         this.replace(next);
@@ -133,19 +136,20 @@ export class FileRegistry extends SnapshotRegistry {
     return this.loading;
   }
 
-  private async version(): Promise<string> {
+  private async version(): Promise<FileVersion> {
     const s = await stat(this.options.path);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    return { key: `${s.ino}:${s.size}:${s.mtimeMs}`, inode: s.ino, size: s.size };
   }
 
   /**
-   * start loads the file, then polls its stat. Polling (not fs.watch) survives editors
-   * that save by renaming a new file over the old one, and comparing with the version
-   * last read (not the previous poll) cannot miss a write made just after start-up.
+   * start loads the file, then watches its directory and polls its stat behind that.
+   * The version holds the inode, so a file renamed over the old one is a new version,
+   * and comparing with the version last read (not the previous look) cannot miss a
+   * write made just after start-up.
    */
   async start(): Promise<void> {
     await this.load();
-    if (this.size() > SMALL_FILE) this.reader = this.startReader();
+    if (this.seen.size > SMALL_FILE) this.reader = this.startReader();
     this.watchDirectory();
     this.timer = setInterval(() => this.check(), this.options.pollMs ?? 250);
     this.timer.unref();
@@ -193,7 +197,7 @@ export class FileRegistry extends SnapshotRegistry {
   }
 
   private async poll(): Promise<void> {
-    let now: string;
+    let now: FileVersion;
     try {
       now = await this.version();
     } catch (err) {
@@ -205,7 +209,7 @@ export class FileRegistry extends SnapshotRegistry {
     if (!this.liveness.current()) this.log.info('catalog file readable again');
     // Readable is current, even when a bad edit keeps the last good catalog in service.
     this.liveness.up();
-    if (now !== this.seen) await this.reload();
+    if (now.key !== this.seen.key) await this.reload();
   }
 
   async stop(): Promise<void> {

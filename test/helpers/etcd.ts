@@ -25,11 +25,26 @@ export class EtcdServer {
     return this.client;
   }
 
+  /**
+   * start runs etcd. The first start picks free ports; another process can take one
+   * between the pick and etcd's bind (tests run in parallel), so then it picks again.
+   * Later starts keep the ports and the data.
+   */
   async start(extra: string[] = []): Promise<void> {
-    if (!this.clientPort) {
+    if (this.clientPort) return this.launch(extra);
+    for (let attempt = 1; ; attempt++) {
       this.clientPort = await freePort();
       this.peerPort = await freePort();
+      try {
+        return await this.launch(extra);
+      } catch (err) {
+        if (attempt >= 5 || !String(err).includes('address already in use')) throw err;
+        rmSync(join(this.dir, 'data'), { recursive: true, force: true });
+      }
     }
+  }
+
+  private async launch(extra: string[]): Promise<void> {
     const peer = `http://127.0.0.1:${this.peerPort}`;
     this.child = spawn(
       'etcd',

@@ -16,8 +16,18 @@ export class Unbound {
   private readonly dir = mkdtempSync(join(tmpdir(), 'srvdns-unbound-'));
   private stderr = '';
 
-  /** start runs unbound with stub zones pointing at srvdns on 127.0.0.1:srvdnsPort. */
+  /** start runs unbound with stub zones pointing at srvdns on 127.0.0.1:srvdnsPort, on a fresh port if the one picked was taken meanwhile. */
   async start(zones: readonly string[], srvdnsPort: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch(zones, srvdnsPort);
+      } catch (err) {
+        if (attempt >= 5 || this.child?.exitCode === null) throw err;
+      }
+    }
+  }
+
+  private async launch(zones: readonly string[], srvdnsPort: number): Promise<void> {
     this.port = await freePort();
     const conf = join(this.dir, 'unbound.conf');
     writeFileSync(

@@ -243,7 +243,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     tcpMaxConnectionsPerClient: integer('tcp-max-connections-per-client', 1, 1000000),
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
-    answerCacheBytes: integer('answer-cache-size', 65536, 2 ** 40),
+    answerCacheBytes: integer('answer-cache-size', 0, 2 ** 40),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,
   };

@@ -76,6 +76,22 @@ export class Metrics {
         this.inc(cache()?.misses ?? 0);
       },
     });
+    new Gauge({
+      name: 'srvdns_answer_cache_entries',
+      help: 'Ready answers held (--answer-cache-size bounds their memory).',
+      registers,
+      collect() {
+        this.set(cache()?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'srvdns_answer_cache_bytes',
+      help: 'Memory the ready answers are counted at, each entry\'s overhead included.',
+      registers,
+      collect() {
+        this.set(cache()?.byteSize ?? 0);
+      },
+    });
     // With --workers, the primary merges the workers' metrics: counters add up, but a
     // gauge describing the one registry is the same registry seen N times, so it is
     // merged by min (up: any worker cut off shows) or max, never summed.

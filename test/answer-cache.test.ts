@@ -241,6 +241,8 @@ t.test('eviction at scale: oldest first, the bound held, deletions in the middle
   t.equal(cache.size, 0, 'cleared');
   cache.set(keyFor(1), zone, { kind: 'static', origin: 'consul.' }, Buffer.alloc(200));
   t.ok(has(1) && cache.size === 1, 'and usable again');
+  cache.set(keyFor(2), zone, { kind: 'static', origin: 'consul.' }, Buffer.alloc(2 * 1000 * 1000));
+  t.ok(has(1) && !has(2) && cache.size === 1, 'an answer bigger than the whole cache is not kept, and pushes nothing out');
 });
 
 t.test('--answer-cache-size bounds the ready answers', async (t) => {
@@ -250,4 +252,15 @@ t.test('--answer-cache-size bounds the ready answers', async (t) => {
     await query(srv.port, 'web.service.consul', 'A', { edns: { udpSize: 600 + i } }); // 200 size variants: 200 entries
   }
   t.ok(srv.server.cache.size > 20 && srv.server.cache.size < 70, `${srv.server.cache.size} answers kept in 64 KiB`);
+});
+
+t.test('--answer-cache-size 0 turns the cache off: every answer is built, and right', async (t) => {
+  const srv = await startServer(testCatalog, ['--answer-cache-size', '0']);
+  t.teardown(() => srv.stop());
+  for (let i = 0; i < 5; i++) {
+    const r = await query(srv.port, 'web.service.consul', 'A');
+    t.equal(r.answer.length, 3, `answer ${i} has every instance`);
+  }
+  t.equal(srv.server.cache.size, 0, 'nothing kept');
+  t.equal(srv.server.cache.hits, 0, 'no hit');
 });

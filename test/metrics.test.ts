@@ -31,6 +31,8 @@ t.test('query counts, cache counters and registry gauges move', async (t) => {
   t.equal(after.get('srvdns_requests_total{proto="tcp",qtype="A",rcode="NXDOMAIN"}'), 1, 'NXDOMAIN over TCP');
   t.ok((after.get('srvdns_answer_cache_hits_total') ?? 0) >= 4, 'cache hits counted');
   t.ok((after.get('srvdns_answer_cache_misses_total') ?? 0) >= 2, 'cache misses counted');
+  t.equal(after.get('srvdns_answer_cache_entries'), srv.server.cache.size, 'cache entries gauge');
+  t.ok(srv.server.cache.size >= 1 && after.get('srvdns_answer_cache_bytes') === srv.server.cache.byteSize && srv.server.cache.byteSize > 800, 'cache bytes gauge');
   t.equal(after.get('srvdns_registry_up{registry="file"}'), 1);
   t.equal(after.get('srvdns_catalog_instances{registry="file"}'), testCatalog.services.length);
   t.ok(Math.abs((after.get('srvdns_registry_last_sync_timestamp_seconds{registry="file"}') ?? 0) - Date.now() / 1000) < 60, 'last sync is recent');

@@ -162,6 +162,8 @@ export class AnswerCache {
     const old = this.lookup(key);
     if (old) this.delete(old);
     const size = wire.length + ENTRY_OVERHEAD + (views ? 2 * (layout!.end - layout!.starts[0]!) + views.length * VIEW_OVERHEAD : 0);
+    // An answer bigger than the whole cache is not kept (and with a size of 0, none is).
+    if (size > this.maxBytes) return;
     const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);
     this.link(e);
@@ -246,6 +248,11 @@ export class AnswerCache {
 
   get size(): number {
     return this.count;
+  }
+
+  /** byteSize is the memory the entries are counted at, overhead included. */
+  get byteSize(): number {
+    return this.bytes;
   }
 }
 

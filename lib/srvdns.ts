@@ -40,6 +40,8 @@ export interface Server {
   /** sources are every registry and etcd source, for readiness and metrics. */
   sources: Source[];
   cache: AnswerCache;
+  /** handler is the query pipeline the listeners call (for in-process benchmarks). */
+  handler: Handler;
   /** reload re-reads what can be re-read without a restart (SIGHUP). */
   reload(): Promise<void>;
   /** stop closes the listeners, then the registries. */
@@ -230,6 +232,7 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
     sky,
     sources,
     cache,
+    handler,
     reload: async () => {
       if (registry instanceof FileRegistry) await registry.reload();
     },

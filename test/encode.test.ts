@@ -4,6 +4,7 @@ import t from 'tap';
 import * as packet from 'dns-packet';
 import { encodableOnly, positive } from '../lib/answer/answer.js';
 import { encodeMessage, UnencodableName, type Message } from '../lib/dns/encode.js';
+import { fitMessage } from '../lib/dns/fit.js';
 import { isValidName } from '../lib/dns/names.js';
 import type { Rr } from '../lib/dns/records.js';
 import { LogLimiter } from '../lib/log.js';
@@ -81,4 +82,41 @@ t.test('LogLimiter: one line per kind per period, the rest counted into the next
   t.equal(l.allow('b', 20), 0, 'another kind is not held back');
   t.equal(l.allow('a', 1000), 2, 'a period later: out, with the two held back');
   t.equal(l.allow('a', 1500), undefined);
+});
+
+t.test('truncation keeps the most answers that fit with their glue, at every limit', async (t) => {
+  // Targets of varied lengths, one target shared by two answers, A and AAAA glue, an
+  // authority record and OPT: the prediction from record sizes must match a search.
+  const answers: Rr[] = [];
+  const additional: Rr[] = [];
+  for (let i = 0; i < 30; i++) {
+    const target = `${'h'.repeat(1 + ((i * 7) % 40))}${i}.node.dc1.consul.`;
+    answers.push(srv(target));
+    if (i % 5 === 4) answers.push(srv(target)); // a second port on the same target
+    additional.push({ name: target, ttl: 0, type: 'A', address: `10.0.0.${i}` });
+    if (i % 3 === 0) additional.push({ name: target, ttl: 0, type: 'AAAA', address: `fd00::${i}` });
+  }
+  const full: Message = {
+    ...message(answers),
+    authority: [{ name: 'consul.', ttl: 0, type: 'NS', target: 'ns.consul.' }],
+    additional,
+    edns: { udpSize: 1232, dnssecOk: false },
+  };
+  /** encoded with the first k answers and the glue of their targets. */
+  const withFirst = (k: number): number => {
+    const kept = answers.slice(0, k);
+    const targets = new Set(kept.map((rr) => (rr as { target: string }).target));
+    return encodeMessage({ ...full, answers: kept, additional: additional.filter((rr) => targets.has(rr.name)) }).length;
+  };
+  let checked = 0;
+  for (let limit = 200; limit <= 2600; limit += 37) {
+    let most = 0;
+    while (most < answers.length && withFirst(most + 1) <= limit) most++;
+    const wire = fitMessage(full, limit);
+    const got = packet.decode(wire);
+    t.ok(wire.length <= limit, `limit ${limit}: ${wire.length} bytes`);
+    if ((got.answers ?? []).length !== most) t.fail(`limit ${limit}: ${got.answers?.length} answers kept, ${most} fit`);
+    else checked++;
+  }
+  t.equal(checked, 65, 'every limit kept exactly as many answers as fit');
 });

@@ -54,12 +54,26 @@ export class UnencodableName extends Error {
   }
 }
 
-// Encoding is synchronous, so one scratch buffer serves every message.
+// Encoding is synchronous, so one scratch buffer serves every message, and one pair of
+// arrays every name (a name has at most 127 labels).
 const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
+const labelStarts = new Int32Array(128);
+const suffixHashes = new Int32Array(128);
+
+/** Suffix is a name suffix already written: name[start, end) at offset, a pointer target. */
+interface Suffix {
+  name: string;
+  start: number;
+  end: number;
+  offset: number;
+}
 
 class Writer {
   readonly buf = scratch;
   pos = 0;
+  /** suffixes maps a plain name suffix's hash to the first suffix of that hash written (compared in full before use). */
+  private readonly suffixes = new Map<number, Suffix>();
+  /** offsets holds the suffixes of names with escapes, by their labels. */
   private readonly offsets = new Map<string, number>();
 
   room(n: number): void {
@@ -90,36 +104,53 @@ class Writer {
   /**
    * name writes a domain name. With compress, the longest suffix already written is
    * replaced by a pointer; the suffixes written here become pointer targets (unless
-   * registering is off). Keys are case-sensitive so that a pointer never changes the
-   * case a name is sent in. With wholeOnly, only the full name becomes a target:
-   * answers cached as bytes get the question copied in from each query, so only owners
-   * equal to it may point there.
+   * registering is off). Suffixes match case-sensitively, so that a pointer never
+   * changes the case a name is sent in. With wholeOnly, only the full name becomes a
+   * target: answers cached as bytes get the question copied in from each query, so only
+   * owners equal to it may point there.
+   *
+   * Plain names (no escapes) are looked up by a hash of each suffix computed in one pass
+   * over the characters, and compared in full on a match: no substring is made (hashing
+   * a fresh substring per suffix was the largest cost of building an answer).
    */
   name(name: string, compress: boolean, wholeOnly = false): void {
     if (name.includes('\\')) {
       this.escapedName(name, compress, wholeOnly);
       return;
     }
-    // Plain names (no escapes): labels and suffixes by index, no copies.
-    const end = name.endsWith('.') ? name.length - 1 : name.length;
+    const end = name.length > 0 && name.charCodeAt(name.length - 1) === 0x2e ? name.length - 1 : name.length;
     if (end + 2 > MAX_NAME) throw new UnencodableName(name);
-    let start = 0;
-    while (start < end) {
-      const key = name.slice(start, end);
-      const at = this.offsets.get(key);
-      if (compress && at !== undefined) {
-        this.u16(0xc000 | at);
+    // Where each label starts, and a hash of every suffix computed from the right:
+    // suffixHashes[k] covers name[labelStarts[k], end). Kept to 30 bits, a small
+    // integer for V8 (a larger number is boxed, and a slow Map key).
+    let labels = 0;
+    for (let start = 0; start < end; ) {
+      if (labels === 128) throw new UnencodableName(name);
+      labelStarts[labels++] = start;
+      const dot = name.indexOf('.', start);
+      start = dot < 0 || dot > end ? end : dot + 1;
+    }
+    let h = end;
+    for (let k = labels - 1, i = end - 1; k >= 0; k--) {
+      for (; i >= labelStarts[k]!; i--) h = (Math.imul(h, 31) + name.charCodeAt(i)) & 0x3fffffff;
+      suffixHashes[k] = h;
+    }
+    for (let k = 0; k < labels; k++) {
+      const start = labelStarts[k]!;
+      const hash = suffixHashes[k]!;
+      const known = this.suffixes.get(hash);
+      if (known !== undefined && compress && sameSuffix(known, name, start, end)) {
+        this.u16(0xc000 | known.offset);
         return;
       }
-      if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || start === 0)) this.offsets.set(key, this.pos);
-      let dot = name.indexOf('.', start);
-      if (dot < 0 || dot > end) dot = end;
+      if (this.registering && this.pos < 0x4000 && known === undefined && (!wholeOnly || k === 0)) this.suffixes.set(hash, { name, start, end, offset: this.pos });
+      const dot = k + 1 < labels ? labelStarts[k + 1]! - 1 : end;
       const length = dot - start;
       if (length === 0 || length > MAX_LABEL) throw new UnencodableName(name);
       this.room(length + 1);
-      this.buf[this.pos++] = length;
-      this.pos += this.buf.write(name.slice(start, dot), this.pos, 'latin1');
-      start = dot + 1;
+      const buf = this.buf;
+      buf[this.pos++] = length;
+      for (let i = start; i < dot; i++) buf[this.pos++] = name.charCodeAt(i) & 0xff; // latin1, as Buffer.write would
     }
     this.u8(0);
   }
@@ -148,13 +179,30 @@ class Writer {
   }
 }
 
+/** sameSuffix compares name[start, end) with a suffix written before, exactly. */
+function sameSuffix(s: Suffix, name: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (s.end - s.start !== length) return false;
+  for (let i = 0; i < length; i++) if (s.name.charCodeAt(s.start + i) !== name.charCodeAt(start + i)) return false;
+  return true;
+}
+
 function typeCode(rr: Rr): number {
   return RRType[rr.type];
 }
 
 function writeAddress(w: Writer, address: string, v4: boolean): void {
   if (v4) {
-    for (const part of address.split('.')) w.u8(Number(part));
+    // Dotted quad, as the catalog holds it (validated when read): four decimal numbers.
+    let octet = 0;
+    for (let i = 0; i < address.length; i++) {
+      const c = address.charCodeAt(i);
+      if (c === 0x2e) {
+        w.u8(octet);
+        octet = 0;
+      } else octet = octet * 10 + (c - 0x30);
+    }
+    w.u8(octet);
     return;
   }
   w.bytes(ipv6Bytes(address));
@@ -225,8 +273,12 @@ export interface AnswerLayout {
   end: number;
 }
 
-/** encodeMessage writes a response. It throws MessageTooLarge past 65535 bytes. */
-export function encodeMessage(msg: Message, layout?: AnswerLayout): Buffer {
+/**
+ * encodeMessage writes a response. It throws MessageTooLarge past 65535 bytes. With
+ * ends, it fills in where the answer section starts, then where each record ends:
+ * answers, authority, additional.
+ */
+export function encodeMessage(msg: Message, layout?: AnswerLayout, ends?: number[]): Buffer {
   const w = new Writer();
   const h = msg.header;
   w.u16(h.id);
@@ -253,14 +305,25 @@ export function encodeMessage(msg: Message, layout?: AnswerLayout): Buffer {
     layout.starts = [];
     w.registering = false;
   }
+  if (ends) {
+    ends.length = 0;
+    ends.push(w.pos);
+  }
   for (const rr of msg.answers) {
     layout?.starts.push(w.pos);
     writeRecord(w, rr);
+    ends?.push(w.pos);
   }
   if (layout) layout.end = w.pos;
   w.registering = true;
-  for (const rr of msg.authority) writeRecord(w, rr);
-  for (const rr of msg.additional) writeRecord(w, rr);
+  for (const rr of msg.authority) {
+    writeRecord(w, rr);
+    ends?.push(w.pos);
+  }
+  for (const rr of msg.additional) {
+    writeRecord(w, rr);
+    ends?.push(w.pos);
+  }
   if (msg.edns) {
     // RFC 6891 §6.1.2-3: root owner, CLASS = our UDP size, TTL = extended RCODE, version 0, DO.
     w.u8(0);

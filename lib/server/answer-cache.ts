@@ -157,13 +157,14 @@ export class AnswerCache {
 
   /** set stores an answer built by zone; with a layout of two or more records, they rotate on every hit. */
   set(key: CacheKey, zone: Zone, depends: DataKey, wire: Buffer, layout?: AnswerLayout): void {
-    const tag = keyString(depends);
-    const views = layout !== undefined && layout.starts.length > 1 ? rotations(wire, layout) : undefined;
     const old = this.lookup(key);
     if (old) this.delete(old);
-    const size = wire.length + ENTRY_OVERHEAD + (views ? 2 * (layout!.end - layout!.starts[0]!) + views.length * VIEW_OVERHEAD : 0);
+    const rotating = layout !== undefined && layout.starts.length > 1;
+    const size = wire.length + ENTRY_OVERHEAD + (rotating ? 2 * (layout.end - layout.starts[0]!) + layout.starts.length * VIEW_OVERHEAD : 0);
     // An answer bigger than the whole cache is not kept (and with a size of 0, none is).
     if (size > this.maxBytes) return;
+    const tag = keyString(depends);
+    const views = rotating ? rotations(wire, layout) : undefined;
     const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);
     this.link(e);

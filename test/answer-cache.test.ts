@@ -3,8 +3,9 @@
 import t from 'tap';
 import { testCatalog } from './helpers/catalog.js';
 import { Scan, scanQuery } from '../lib/dns/scan.js';
-import { AnswerCache, keyOf } from '../lib/server/answer-cache.js';
+import { AnswerCache, ENTRY_OVERHEAD, keyOf } from '../lib/server/answer-cache.js';
 import type { Zone } from '../lib/zones/zone.js';
+import type { DataKey } from '../lib/catalog/changes.js';
 import { buildQuery, query, type Proto } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { startServer } from './helpers/server.js';
@@ -158,8 +159,8 @@ t.test('the store: bounded by bytes oldest first, dropped by tag, rebuilt after 
     if (!scanQuery(p, s)) throw new Error('not scanned');
     return p;
   };
-  // Each entry costs its bytes plus a fixed overhead (800): room for three of 1,000 bytes.
-  const cache = new AnswerCache(5500);
+  // Each entry costs its bytes plus a fixed overhead: room for three of 1,000 bytes.
+  const cache = new AnswerCache(3.5 * (1000 + ENTRY_OVERHEAD));
   for (const name of ['a.consul', 'b.consul', 'c.consul', 'd.consul']) {
     const p = ask(name);
     cache.set(keyOf(p, s, 512), zone, { kind: 'service', datacenter: 'dc1', name: name === 'b.consul' ? 'b' : 'other' }, wire(1000));
@@ -226,8 +227,8 @@ t.test('eviction at scale: oldest first, the bound held, deletions in the middle
     scanQuery(p, s);
     return cache.find(p, s, 512) !== undefined;
   };
-  // Each entry: 200 bytes of answer and 800 of counted overhead; room for 1,000.
-  const cache = new AnswerCache(1000 * 1000);
+  // Each entry: 200 bytes of answer and the counted overhead; room for 1,000.
+  const cache = new AnswerCache(1000 * (200 + ENTRY_OVERHEAD));
   for (let i = 0; i < 10000; i++) cache.set(keyFor(i), zone, { kind: 'service', datacenter: 'dc1', name: `n${i}` }, Buffer.alloc(200));
   t.equal(cache.size, 1000, 'bounded');
   t.ok([9000, 9500, 9999].every(has) && ![0, 5000, 8999].some(has), 'the newest 1,000 are kept, the rest went oldest first');
@@ -263,4 +264,29 @@ t.test('--answer-cache-size 0 turns the cache off: every answer is built, and ri
   }
   t.equal(srv.server.cache.size, 0, 'nothing kept');
   t.equal(srv.server.cache.hits, 0, 'no hit');
+});
+
+t.test('invalidation drops every entry of a tag, and only those, after evictions from the middle of its list', async (t) => {
+  const zone = { healthy: () => true } as unknown as Zone;
+  const s = new Scan();
+  const probe = (i: number): [Buffer, Scan] => {
+    const p = buildQuery(`m${i}.service.consul`, 'A', { id: 1 });
+    scanQuery(p, s);
+    return [p, s];
+  };
+  const has = (i: number): boolean => cache.find(...probe(i), 512) !== undefined;
+  const tagOf = (i: number): DataKey => ({ kind: 'service', datacenter: 'dc1', name: `t${i % 3}` });
+  // Room for 25 entries of 200 bytes and the overhead: the first five of 30 are evicted.
+  const cache = new AnswerCache(25 * (200 + ENTRY_OVERHEAD));
+  for (let i = 0; i < 30; i++) cache.set(keyOf(...probe(i), 512), zone, tagOf(i), Buffer.alloc(200));
+  t.equal(cache.size, 25, 'bounded');
+  cache.invalidate(tagOf(1));
+  const left = Array.from({ length: 30 }, (_, i) => i).filter(has);
+  t.same(left, Array.from({ length: 30 }, (_, i) => i).filter((i) => i >= 5 && i % 3 !== 1), 'tag 1 gone, the others kept');
+  cache.invalidate(tagOf(0));
+  cache.invalidate(tagOf(2));
+  t.equal(cache.size, 0, 'every tag dropped: nothing left');
+  cache.set(keyOf(...probe(100), 512), zone, tagOf(1), Buffer.alloc(200));
+  cache.invalidate(tagOf(1));
+  t.equal(cache.size, 0, 'a tag used again after invalidation is found again');
 });

@@ -114,7 +114,7 @@ export const OPTIONS = {
     kind: 'integer',
     arg: 'BYTES',
     default: '67108864',
-    help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~60,000 typical answers); 0 turns the cache off',
+    help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~80,000 typical answers); 0 turns the cache off',
   },
   'udp-max-size': {
     kind: 'integer',

@@ -43,6 +43,8 @@ export interface Config {
   answerCacheBytes: number;
   /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
   udpMaxSize: number;
+  /** aRecordLimit is the most A/AAAA records an answer carries (0: no limit). */
+  aRecordLimit: number;
   /** rrl limits UDP responses per client prefix; undefined: off. */
   rrl: { responsesPerSecond: number; slip: number } | undefined;
   workers: number;
@@ -243,6 +245,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     tcpMaxConnectionsPerClient: integer('tcp-max-connections-per-client', 1, 1000000),
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
+    aRecordLimit: integer('a-record-limit', 0, 65535),
     answerCacheBytes: integer('answer-cache-size', 0, 2 ** 40),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,

@@ -132,6 +132,7 @@ export function buildHandler(config: Config, registry: Registry | undefined, sky
     router: new Router(buildZones(config, registry, sky)),
     log,
     maxUdpSize: config.udpMaxSize,
+    aRecordLimit: config.aRecordLimit,
     maxStaleMs: config.maxStaleMs,
     cache,
     forwarder,

@@ -448,3 +448,42 @@ t.test('reverse lookups of service addresses follow changes (an index kept as se
   await eventually(async () => expect((await ptr('10.9.9.2')).length === 1, 'the new address'));
   t.equal((await query(srv.port, '1.9.9.10.in-addr.arpa', 'PTR')).rcode, 'REFUSED', 'the old address is no longer ours (declined, no recursors)');
 });
+
+t.test('labelled names: a peer\'s services through ?peer=, watched; .dc labels like the older form', async (t) => {
+  const { consul, srv } = await withConsul(t, [], { peers: ['east-peer'], otherDatacenters: ['dc2'] });
+  consul.registerInPeer('east-peer', web('web-p1', 'pnode1', '10.8.0.1', 'passing'));
+  const peerSrv = ['web.service.east-peer.peer.consul. 0 IN SRV 1 10 8080 0a080001.addr.dc1.consul.'];
+  for (const proto of ['udp', 'tcp'] as const) {
+    const r = await query(srv.port, 'web.service.east-peer.peer.consul', 'SRV', { proto });
+    t.same(r.answer, peerSrv, `${proto}: the peer's instance, its target named by address`);
+    t.same(r.additional, ['0a080001.addr.dc1.consul. 0 IN A 10.8.0.1'], `${proto}: glue`);
+  }
+  t.same((await query(srv.port, '_web._tcp.service.east-peer.peer.consul', 'SRV')).answer.length, 1, 'RFC 2782 form in a peer');
+  t.equal((await query(srv.port, 'web.service.nope.peer.consul', 'A')).rcode, 'NXDOMAIN', 'an unknown peer has nothing');
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).answer.length, 2, 'the local service is not the peer\'s');
+  consul.registerInPeer('east-peer', web('web-p2', 'pnode2', '10.8.0.2', 'passing'));
+  await eventually(async () => expect((await query(srv.port, 'web.service.east-peer.peer.consul', 'A')).answer.length === 2, 'second peer instance'), 2000, 5);
+  t.pass('a change in the peer shows (watched)');
+  t.ok((consul.requests.get('/v1/health/service/web blocking') ?? 0) >= 1, 'by a blocking query');
+  await consulPut(consul.url, '/v1/catalog/register', { ...web('web-9', 'far1', '10.9.0.1', 'passing'), Datacenter: 'dc2' });
+  t.same(await srvOf(srv.port, 'web.service.dc2.dc.consul'), ['web.service.dc2.dc.consul. 0 IN SRV 1 10 8080 far1.node.dc2.consul.'], 'labelled datacenter');
+});
+
+t.test('Consul CE refuses ns= and partition= with 400: such names are NXDOMAIN as in CE\'s DNS, the rest answers, no outage', async (t) => {
+  const { log, lines } = capturingLogger();
+  const { consul, srv } = await withConsul(t, ['--metrics', '127.0.0.1:0'], {}, log);
+  for (const proto of ['udp', 'tcp'] as const) {
+    for (const name of ['web.service.default.ns.consul', 'web.service.team.ns.consul', 'web.service.default.ap.consul', '_web._tcp.service.team.ns.dc1.dc.consul']) {
+      const r = await query(srv.port, name, 'A', { proto });
+      t.equal(r.rcode, 'NXDOMAIN', `${proto} ${name}`);
+    }
+  }
+  t.equal(consul.requests.get('/v1/health/service/web'), 1, 'Consul asked once with ns= (the 400 is remembered); web itself read once more below');
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).answer.length, 2, 'the rest answers');
+  t.ok(srv.server.registry!.healthy(), 'a 400 is no outage');
+  t.equal((await fetch(`http://127.0.0.1:${srv.server.metricsPort}/readyz`)).status, 200, 'ready');
+  t.equal(lines.filter((l) => String(l.msg).includes('Consul CE')).length, 1, 'said once in the log');
+  // The stand-in is that strict, as CE is (agent/http_ce.go).
+  for (const q of ['ns=default', 'partition=default', 'ns=team']) t.equal((await fetch(`${consul.url}/v1/health/service/web?${q}`)).status, 400, q);
+  t.equal((await fetch(`${consul.url}/v1/health/service/web?peer=x&dc=dc1`)).status, 400, 'dc and peer together');
+});

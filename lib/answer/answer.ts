@@ -10,6 +10,8 @@ export interface Answer {
   answers: Rr[];
   authority: Rr[];
   additional: Rr[];
+  /** weights, when given, are the answer records' weights to lead the answer (address answers of a service). */
+  weights?: number[];
 }
 
 /** positive returns a NOERROR answer; with no records it is NODATA, so callers pass the SOA for that. */
@@ -56,5 +58,12 @@ export function encodableOnly(answer: Answer, onSkip: (name: string) => void): A
     }
     return true;
   };
-  return { ...answer, answers: answer.answers.filter(ok), authority: answer.authority.filter(ok), additional: answer.additional.filter(ok) };
+  const kept = answer.answers.map(ok);
+  return {
+    ...answer,
+    answers: answer.answers.filter((_, i) => kept[i]),
+    weights: answer.weights?.filter((_, i) => kept[i]),
+    authority: answer.authority.filter(ok),
+    additional: answer.additional.filter(ok),
+  };
 }

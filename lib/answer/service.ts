@@ -39,6 +39,8 @@ export function instanceAddress(i: Instance): string {
 export interface NameContext {
   zone: string;
   dc: string;
+  /** byAddress names every target by its address (`<hex>.addr.<dc>.<zone>`), never by node: for a peer's instances. */
+  byAddress?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export interface NameContext {
  * own, <hex>.addr.<dc>.<zone> for its own IP, the hostname itself otherwise.
  */
 export function srvTarget(i: Instance, ctx: NameContext): string {
+  if (ctx.byAddress && isIP(instanceAddress(i))) return `${hexAddr(instanceAddress(i))}.addr.${ctx.dc}.${ctx.zone}`;
   if (i.address === '') return `${i.node}.node.${ctx.dc}.${ctx.zone}`.toLowerCase();
   if (isIP(i.address)) return `${hexAddr(i.address)}.addr.${ctx.dc}.${ctx.zone}`;
   return i.address.endsWith('.') ? i.address : `${i.address}.`;
@@ -70,16 +73,22 @@ export function srvRecords(owner: string, ttl: number, instances: readonly Insta
   return { answers: shuffle(answers), additional: [...glue.values()] };
 }
 
-/** serviceRecords answers qtype for the instances left after filtering; [] means NODATA. */
+/** serviceRecords answers qtype for the instances left after filtering; [] means NODATA. Address answers come with each address's weight (the sum of its instances'). */
 export function serviceRecords(
   owner: string,
   qtype: number,
   ttl: number,
   instances: readonly Instance[],
   ctx: NameContext,
-): { answers: Rr[]; additional: Rr[] } {
+): { answers: Rr[]; additional: Rr[]; weights?: number[] } {
   if (qtype === RRType.SRV) return srvRecords(owner, ttl, instances, ctx);
   // Distinct addresses first, then shuffled: two instances at one address must not double its chances.
-  const addresses = shuffle([...new Set(instances.map(instanceAddress))]);
-  return { answers: addressAnswers(owner, ttl, addresses, qtype), additional: [] };
+  const weightOf = new Map<string, number>();
+  for (const i of instances) {
+    const a = instanceAddress(i);
+    weightOf.set(a, (weightOf.get(a) ?? 0) + (i.health === 'warning' ? i.weights.warning : i.weights.passing));
+  }
+  const answers = addressAnswers(owner, ttl, shuffle([...weightOf.keys()]), qtype);
+  const weights = answers.map((rr) => (rr.type === 'A' || rr.type === 'AAAA' ? (weightOf.get(rr.address) ?? 0) : 0));
+  return { answers, additional: [], weights };
 }

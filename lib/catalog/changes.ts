@@ -37,3 +37,13 @@ export function keyString(k: DataKey): string {
 export function serviceChanged(datacenter: string, name: string): Change {
   return { kind: 'keys', keys: [{ kind: 'service', datacenter, name }, { kind: 'reverse' }] };
 }
+
+/**
+ * scopedDatacenter is the datacenter part of a DataKey for a labelled name's scope: the
+ * datacenter alone for the default scope, else with the peer, namespace and partition,
+ * so that a scoped service's changes drop its answers and no one else's.
+ */
+export function scopedDatacenter(dc: string, scope: { peer?: string; namespace?: string; partition?: string } | undefined): string {
+  if (scope === undefined || (scope.peer === undefined && scope.namespace === undefined && scope.partition === undefined)) return dc;
+  return `${scope.peer !== undefined ? `peer=${scope.peer}` : dc}|ns=${scope.namespace ?? ''}|ap=${scope.partition ?? ''}`;
+}

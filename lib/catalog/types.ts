@@ -55,3 +55,18 @@ export const DEFAULT_WEIGHTS: Weights = Object.freeze({ passing: 1, warning: 1 }
 
 /** DEFAULT_DATACENTER names the datacenter when neither the config nor the registry does. */
 export const DEFAULT_DATACENTER = 'dc1';
+
+/**
+ * Scope is where a labelled Consul name looks besides its datacenter: a cluster peer,
+ * an Enterprise namespace or admin partition (`.<peer>.peer`, `.<ns>.ns`, `.<partition>.ap`).
+ */
+export interface Scope {
+  peer?: string;
+  namespace?: string;
+  partition?: string;
+}
+
+/** isDefaultScope: no peer, and namespace and partition absent or "default" (what registries without them hold). */
+export function isDefaultScope(scope: Scope | undefined): boolean {
+  return scope === undefined || (scope.peer === undefined && (scope.namespace ?? 'default') === 'default' && (scope.partition ?? 'default') === 'default');
+}

@@ -116,6 +116,12 @@ export const OPTIONS = {
     default: '67108864',
     help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~80,000 typical answers); 0 turns the cache off',
   },
+  'a-record-limit': {
+    kind: 'integer',
+    arg: 'N',
+    default: '0',
+    help: "at most N A/AAAA records in an answer, after weighting and rotation (Consul's a_record_limit; 0: no limit), for clients that choke on long answers",
+  },
   'udp-max-size': {
     kind: 'integer',
     arg: 'BYTES',

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import Consul from 'consul';
 import { keepAliveAgent } from './connect.js';
 import type { BlockingResult } from './consul-watch.js';
@@ -28,6 +29,27 @@ export type ConsulHttpOptions = ConsulConnection & {
   onFiltered?: () => void;
 };
 
+/** ConsulHttpError is an HTTP error status from Consul (400 for an Enterprise parameter on CE, 403 for a refused token). */
+export class ConsulHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConsulHttpError';
+  }
+}
+
+/** ScopeParams are the query parameters of a labelled name's scope. */
+export interface ScopeParams {
+  peer?: string;
+  ns?: string;
+  partition?: string;
+}
+
+// The client's own response-body middleware, for the one request built by hand below.
+const { body: bodyMiddleware } = createRequire(import.meta.url)('consul/lib/utils') as { body: unknown };
+
 type Call = (opts: Record<string, unknown>) => Promise<[{ headers: Record<string, string | string[] | undefined> }, unknown]>;
 
 /** ConsulHttp performs the reads srvdns needs, each returning X-Consul-Index and body. */
@@ -38,7 +60,7 @@ export class ConsulHttp {
    * client resolves [response, body], which its typings do not say. Bodies stay unknown
    * until consul-decode.ts has checked them.
    */
-  private readonly calls: Record<'healthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters', Call>;
+  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters', Call>;
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
@@ -49,8 +71,21 @@ export class ConsulHttp {
       agent: this.agent,
       defaults: o.token ? { token: o.token } : undefined,
     } as ConstructorParameters<typeof Consul>[0]);
+    // The client passes `partition` but neither `peer` nor `ns` (consul 2.0.1): a scoped
+    // health read is built by hand through the client's own request method (papi's
+    // _get), with the same token header, context, timeout and body handling.
+    type Papi = { _get(req: Record<string, unknown>, ...middleware: unknown[]): Promise<unknown> };
+    const scopedHealthService = (opts: Record<string, unknown>): Promise<unknown> => {
+      const query: Record<string, string> = {};
+      for (const k of ['dc', 'peer', 'ns', 'partition', 'index', 'wait']) if (typeof opts[k] === 'string' && opts[k] !== '') query[k] = opts[k] as string;
+      return (client as unknown as Papi)._get(
+        { name: 'health.service', path: '/health/service/{service}', params: { service: opts.service }, query, headers: o.token ? { 'x-consul-token': o.token } : {}, ctx: opts.ctx, timeout: opts.timeout },
+        bodyMiddleware,
+      );
+    };
     this.calls = {
       healthService: client.health.service.bind(client.health),
+      scopedHealthService,
       catalogServices: client.catalog.service.list.bind(client.catalog.service),
       catalogNodes: client.catalog.node.list.bind(client.catalog.node),
       agentSelf: client.agent.self.bind(client.agent),
@@ -76,13 +111,17 @@ export class ConsulHttp {
       const status = (err as { statusCode?: unknown }).statusCode;
       if (typeof status !== 'number') throw err;
       const hint = status === 403 ? ' (the ACL token was refused: check --consul-token)' : '';
-      throw new Error(`HTTP ${status}: ${(err as Error).message}${hint}`);
+      throw new ConsulHttpError(status, `HTTP ${status}: ${(err as Error).message}${hint}`);
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
   }
 
-  healthService(service: string, dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+  healthService(service: string, dc: string, index: bigint, signal?: AbortSignal, scope?: ScopeParams): Promise<BlockingResult<unknown>> {
+    if (scope && (scope.peer !== undefined || scope.ns !== undefined || scope.partition !== undefined)) {
+      // A peer's services are asked without a datacenter (Consul: one or the other).
+      return this.call(this.calls.scopedHealthService, { service, ...(scope.peer !== undefined ? {} : { dc }), ...scope }, index, signal);
+    }
     return this.call(this.calls.healthService, { service, dc }, index, signal);
   }
   catalogServices(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {

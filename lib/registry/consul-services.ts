@@ -4,13 +4,13 @@
 // --cache-idle (an evicted service's watch stops, and its answers are dropped). The
 // addresses of the cached services are indexed as they change, for reverse lookups.
 import { LRUCache } from 'lru-cache';
-import { serviceChanged, type Change } from '../catalog/changes.js';
+import { scopedDatacenter, serviceChanged, type Change } from '../catalog/changes.js';
 import type { Instance, Lookup } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import type { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { decodeHealthService } from './consul-decode.js';
-import type { ConsulHttp } from './consul-http.js';
+import { ConsulHttpError, type ConsulHttp, type ScopeParams } from './consul-http.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
 import { RegistryUnavailable } from './registry.js';
 
@@ -20,6 +20,8 @@ export interface ServiceEvents {
   failed(what: string, err: unknown): void;
   skip(why: string): void;
   notify(change: Change): void;
+  /** enterpriseRefused hears that Consul refused `ns`/`partition` (HTTP 400: Consul CE). */
+  enterpriseRefused(): void;
 }
 
 /** ConsulServicesOptions bound the cache and pace its watches. */
@@ -77,14 +79,20 @@ export class ConsulServices {
     }
   }
 
-  /** service returns a service's instances in dc (spelled as Consul spells it): cached, or read once and then watched. */
-  service(dc: string, spelled: string): Lookup<Instance[]> {
-    const key = `service/${dc.toLowerCase()}/${spelled}`;
+  /**
+   * service returns a service's instances in dc (spelled as Consul spells it), or in a
+   * peer, namespace or partition: cached, or read once and then watched. Consul CE
+   * refuses `ns` and `partition` with HTTP 400: that is no outage, and no instances.
+   */
+  service(dc: string, spelled: string, scope?: ScopeParams): Lookup<Instance[]> {
+    const where = scopedDatacenter(dc, scope && { peer: scope.peer, namespace: scope.ns, partition: scope.partition });
+    const key = `service/${where.toLowerCase()}/${spelled}`;
     const hit = this.cache.get(key);
     if (hit) return hit.value;
-    const read = (index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> => this.http.healthService(spelled, dc, index, signal);
+    const read = (index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> => this.http.healthService(spelled, dc, index, signal, scope);
     const decode = (body: unknown): Instance[] => decodeHealthService(body, (why) => this.events.skip(`${key}: ${why}`));
-    const change = serviceChanged(dc, spelled);
+    const change = serviceChanged(where, spelled);
+    const enterprise = scope?.ns !== undefined || scope?.partition !== undefined;
     return this.coalesce.run(key, async () => {
       let first: BlockingResult<unknown>;
       let value: Instance[];
@@ -93,6 +101,10 @@ export class ConsulServices {
         value = decode(first.body);
         this.events.ok();
       } catch (err) {
+        if (enterprise && err instanceof ConsulHttpError && err.status === 400) {
+          this.events.enterpriseRefused();
+          return [];
+        }
         this.events.failed(key, err);
         throw new RegistryUnavailable('consul', `${key}: ${err instanceof Error ? err.message : String(err)}`);
       }

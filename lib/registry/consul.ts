@@ -5,7 +5,7 @@
 // share: the local datacenter, the datacenter list, liveness (for the staleness rule,
 // staleness.ts), logging, and recovery after an outage.
 import type { Change } from '../catalog/changes.js';
-import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry } from '../catalog/types.js';
+import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry, type Scope } from '../catalog/types.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
 import type { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
@@ -51,6 +51,8 @@ export class ConsulRegistry implements Registry {
   private readonly skipped = new Set<string>();
   private readonly warned = new Set<string>();
   private readonly logLimiter = new LogLimiter();
+  /** enterprise is false once Consul refused `ns`/`partition` (CE); undefined until asked. */
+  private enterprise: boolean | undefined;
   /** errors counts failed requests to Consul, for metrics. */
   errors = 0;
   /** lastOk is when Consul last answered (ms). */
@@ -69,6 +71,10 @@ export class ConsulRegistry implements Registry {
       failed: (what, err) => this.failed(what, err),
       skip: (why) => this.skip(why),
       notify: (change) => this.notify(change),
+      enterpriseRefused: () => {
+        if (this.enterprise !== false) this.log.info('Consul refused the ns/partition parameters (HTTP 400: Consul CE): names with .ns or .ap labels are NXDOMAIN, as in Consul CE\'s own DNS');
+        this.enterprise = false;
+      },
     });
   }
 
@@ -218,7 +224,8 @@ export class ConsulRegistry implements Registry {
     });
   }
 
-  service(name: string, dc: string): Lookup<readonly Instance[] | undefined> {
+  service(name: string, dc: string, scope?: Scope): Lookup<readonly Instance[] | undefined> {
+    if (scope !== undefined && (scope.peer !== undefined || scope.namespace !== undefined || scope.partition !== undefined)) return this.scopedService(name, dc, scope);
     return thenLookup(this.listed(dc), (dir) => {
       // Unknown names are answered from memory: the service list is watched.
       const spelled = dir?.service(name);
@@ -227,7 +234,22 @@ export class ConsulRegistry implements Registry {
     });
   }
 
-  node(name: string, dc: string): Lookup<CatalogNode | undefined> {
+  /**
+   * scopedService reads a peer's, namespace's or partition's service (the watched lists
+   * cover the local default scope only): watched once read; unknown or empty is
+   * undefined. Consul CE refuses namespaces and partitions: NXDOMAIN, as its DNS says.
+   */
+  private scopedService(name: string, dc: string, scope: Scope): Lookup<readonly Instance[] | undefined> {
+    if ((scope.namespace !== undefined || scope.partition !== undefined) && this.enterprise === false) return undefined;
+    const params = { peer: scope.peer, ns: scope.namespace, partition: scope.partition };
+    const read = (): Lookup<readonly Instance[] | undefined> => thenLookup(this.services.service(dc, name, params), (all) => (all.length > 0 ? all : undefined));
+    return scope.peer !== undefined ? read() : thenLookup(this.hasDatacenter(dc), (known) => (known ? read() : undefined));
+  }
+
+  node(name: string, dc: string, scope?: Scope): Lookup<CatalogNode | undefined> {
+    // Nodes are listed for the default partition; Consul CE has no other.
+    if (scope !== undefined && (scope.partition ?? 'default') !== 'default') return undefined;
+    if (scope?.partition !== undefined && this.enterprise === false) return undefined;
     return thenLookup(this.listed(dc), (dir) => dir?.node(name));
   }
 

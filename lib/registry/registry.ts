@@ -1,7 +1,7 @@
 // The one interface every registry backend implements (file, Consul, etcd). A registry
 // returns data — instances and nodes — never DNS messages; lib/answer/ builds records.
 import type { Change } from '../catalog/changes.js';
-import type { CatalogNode, Instance, Lookup, ReverseEntry } from '../catalog/types.js';
+import type { CatalogNode, Instance, Lookup, ReverseEntry, Scope } from '../catalog/types.js';
 
 /** Source is anything srvdns reads a registry through (a Registry, an etcd SkyDNS source): started first, stopped last. */
 export interface Source {
@@ -29,10 +29,14 @@ export interface Registry extends Source {
   datacenter(): string;
   /** hasDatacenter tells whether a datacenter exists. */
   hasDatacenter(dc: string): Lookup<boolean>;
-  /** service returns every instance of a service in any health state; undefined if the service is unknown. */
-  service(name: string, dc: string): Lookup<readonly Instance[] | undefined>;
+  /**
+   * service returns every instance of a service in any health state; undefined if the
+   * service is unknown. A scope other than the default (a peer, a namespace or
+   * partition other than "default") is unknown to registries without them.
+   */
+  service(name: string, dc: string, scope?: Scope): Lookup<readonly Instance[] | undefined>;
   /** node returns a node of a datacenter; undefined if unknown. */
-  node(name: string, dc: string): Lookup<CatalogNode | undefined>;
+  node(name: string, dc: string, scope?: Scope): Lookup<CatalogNode | undefined>;
   /** reverse returns what is known at a canonical IP address in the local datacenter. */
   reverse(ip: string): Lookup<ReverseEntry>;
 }

@@ -3,7 +3,7 @@
 // and an update swaps a complete new Snapshot in.
 import { Snapshot } from '../catalog/snapshot.js';
 import type { Change } from '../catalog/changes.js';
-import type { CatalogNode, Instance, ReverseEntry } from '../catalog/types.js';
+import { isDefaultScope, type CatalogNode, type Instance, type ReverseEntry, type Scope } from '../catalog/types.js';
 import type { Registry, SourceStats } from './registry.js';
 import { Liveness } from './staleness.js';
 
@@ -58,11 +58,11 @@ export abstract class SnapshotRegistry implements Registry {
   hasDatacenter(dc: string): boolean {
     return dc.toLowerCase() === this.localDc.toLowerCase();
   }
-  service(name: string, dc: string): readonly Instance[] | undefined {
-    return this.hasDatacenter(dc) ? this.current.service(name) : undefined;
+  service(name: string, dc: string, scope?: Scope): readonly Instance[] | undefined {
+    return this.hasDatacenter(dc) && isDefaultScope(scope) ? this.current.service(name) : undefined;
   }
-  node(name: string, dc: string): CatalogNode | undefined {
-    return this.hasDatacenter(dc) ? this.current.node(name) : undefined;
+  node(name: string, dc: string, scope?: Scope): CatalogNode | undefined {
+    return this.hasDatacenter(dc) && isDefaultScope(scope) ? this.current.node(name) : undefined;
   }
   reverse(ip: string): ReverseEntry {
     return this.current.reverse(ip);

@@ -19,6 +19,7 @@
 // an entry in use is rebuilt, so re-inserted, every REFRESH_HITS hits or MAX_AGE_MS,
 // which keeps hot entries young at a fraction of an LRU's cost per hit (measured:
 // lru-cache's get was a fifth of the whole hot path).
+import { schedule } from '../answer/weights.js';
 import { keyString, type DataKey } from '../catalog/changes.js';
 import type { AnswerLayout } from '../dns/encode.js';
 import { HEADER_SIZE } from '../dns/parse.js';
@@ -59,6 +60,13 @@ export interface Entry {
   readonly answersAt: number;
   readonly views: readonly Uint8Array[] | undefined;
   rotation: number;
+  /** limitBytes, with --a-record-limit, is per leading record the bytes of the records sent from it; answersEnd is where the answer section ends. */
+  readonly limitBytes: Uint32Array | undefined;
+  readonly answersEnd: number;
+  readonly limit: number;
+  /** schedule, for weighted answers, names the record to lead on each hit in turn (lib/answer/weights.ts); turn is where it is. */
+  readonly schedule: Uint16Array | undefined;
+  turn: number;
   hits: number;
   readonly built: number;
   readonly size: number;
@@ -138,16 +146,27 @@ export class AnswerCache {
     return undefined;
   }
 
-  /** reply makes the wire for a hit: the next rotation, patched for this query. */
+  /** reply makes the wire for a hit: the next rotation (or the scheduled lead), patched for this query. */
   reply(e: Entry, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
     this.hits++;
-    const out = Buffer.allocUnsafe(e.wire.length);
-    out.set(e.wire);
-    if (e.views !== undefined) {
-      if (e.rotation > 0) out.set(e.views[e.rotation]!, e.answersAt);
+    let lead = 0;
+    if (e.schedule !== undefined) {
+      lead = e.schedule[e.turn]!;
+      if (++e.turn === e.schedule.length) e.turn = 0;
+    } else if (e.views !== undefined) {
+      lead = e.rotation;
       if (++e.rotation === e.views.length) e.rotation = 0;
     }
+    if (e.limitBytes !== undefined) return patch(limited(e, lead), packet, nameEnd, ra);
+    const out = Buffer.allocUnsafe(e.wire.length);
+    out.set(e.wire);
+    if (lead > 0) out.set(e.views![lead]!, e.answersAt);
     return patch(out, packet, nameEnd, ra);
+  }
+
+  /** firstReply is what the query that built an entry gets: its answer led by the first record, within --a-record-limit. */
+  firstReply(e: Entry): Buffer {
+    return e.limitBytes !== undefined ? limited(e, 0) : e.wire;
   }
 
   /** countMiss counts a question of the common shape whose answer had to be built. */
@@ -164,17 +183,22 @@ export class AnswerCache {
     return false;
   }
 
-  /** set stores an answer built by zone; with a layout of two or more records, they rotate on every hit. */
-  set(key: CacheKey, zone: Zone, depends: DataKey, wire: Buffer, layout?: AnswerLayout): void {
+  /**
+   * set stores an answer built by zone; with a layout of two or more records, they
+   * rotate on every hit, and with lead weights (one per record in the layout) each
+   * leads in proportion to its weight.
+   */
+  set(key: CacheKey, zone: Zone, depends: DataKey, wire: Buffer, layout?: AnswerLayout, lead?: readonly number[], limit = 0): Entry | undefined {
     const old = this.lookup(key);
     if (old) this.delete(old);
     const rotating = layout !== undefined && layout.starts.length > 1;
     const size = wire.length + ENTRY_OVERHEAD + (rotating ? 2 * (layout.end - layout.starts[0]!) + layout.starts.length * VIEW_OVERHEAD : 0);
     // An answer bigger than the whole cache is not kept (and with a size of 0, none is).
-    if (size > this.maxBytes) return;
+    if (size > this.maxBytes) return undefined;
     const tag = keyString(depends);
     const views = rotating ? rotations(wire, layout) : undefined;
-    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), tagPrev: undefined, tagNext: this.byTag.get(tag), older: undefined, newer: undefined, linked: false };
+    const plan = views !== undefined && lead !== undefined && lead.length === views.length ? schedule(lead) : undefined;
+    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, schedule: plan, turn: 0, limitBytes: views && limit > 0 && limit < views.length ? limitSizes(layout!, limit) : undefined, answersEnd: layout?.end ?? 0, limit, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), tagPrev: undefined, tagNext: this.byTag.get(tag), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);
     this.link(e);
     this.bytes += size;
@@ -182,6 +206,7 @@ export class AnswerCache {
     this.byTag.set(tag, e);
     // Evict the oldest insertions until within bounds.
     while (this.bytes > this.maxBytes && this.oldest) this.delete(this.oldest);
+    return e;
   }
 
   /** link appends an entry at the newest end. */
@@ -264,6 +289,33 @@ export class AnswerCache {
   get byteSize(): number {
     return this.bytes;
   }
+}
+
+/** limitSizes gives, for each record leading, the bytes of `limit` records from it in rotation. */
+function limitSizes(layout: AnswerLayout, limit: number): Uint32Array {
+  const { starts, end } = layout;
+  const n = starts.length;
+  const size = (i: number): number => (i + 1 < n ? starts[i + 1]! : end) - starts[i]!;
+  const out = new Uint32Array(n);
+  let window = 0;
+  for (let i = 0; i < limit; i++) window += size(i);
+  for (let lead = 0; lead < n; lead++) {
+    out[lead] = window;
+    window += size((lead + limit) % n) - size(lead);
+  }
+  return out;
+}
+
+/** limited is an entry's reply with only `limit` records from lead on in the answer section (ANCOUNT set). */
+function limited(e: Entry, lead: number): Buffer {
+  const bytes = e.limitBytes![lead]!;
+  const tail = e.wire.length - e.answersEnd;
+  const out = Buffer.allocUnsafe(e.answersAt + bytes + tail);
+  e.wire.copy(out, 0, 0, e.answersAt);
+  out.set((lead === 0 ? e.wire.subarray(e.answersAt) : e.views![lead]!).subarray(0, bytes), e.answersAt);
+  e.wire.copy(out, e.answersAt + bytes, e.answersEnd);
+  out.writeUInt16BE(e.limit, 6);
+  return out;
 }
 
 /** patch puts the query's id, RD and CD bits, this client's RA, and the question name bytes into a reply, in place. */

@@ -4,6 +4,7 @@ import { encodableOnly, type Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { encodeMessage, UnencodableName, type AnswerLayout, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
+import { leadWeights } from '../answer/weights.js';
 import { parseQuery, QueryError, type Query } from '../dns/parse.js';
 import { Scan, scanQuery } from '../dns/scan.js';
 import { LogLimiter, type Logger } from '../log.js';
@@ -28,6 +29,8 @@ export interface HandlerOptions {
   log: Logger;
   /** maxUdpSize caps the EDNS buffer size we honour and advertise. */
   maxUdpSize: number;
+  /** aRecordLimit is the most A/AAAA records an answer carries (0: no limit), counted after ordering. */
+  aRecordLimit?: number;
   /** maxStaleMs is how long a zone answers after its source stopped answering (SPEC §2a); beyond, SERVFAIL. */
   maxStaleMs: number;
   /** cache keeps encoded answers; without it every query is built anew. */
@@ -63,6 +66,20 @@ function reply(q: Query, rcode: number, answer: Omit<Answer, 'rcode'> | undefine
     additional: answer?.additional ?? [],
     edns: q.edns ? { udpSize: maxUdp, dnssecOk: q.edns.dnssecOk } : undefined,
   };
+}
+
+/** overLimit tells whether an answer has more A/AAAA records than limit. */
+function overLimit(answer: Answer, limit: number): boolean {
+  let n = 0;
+  for (const rr of answer.answers) if ((rr.type === 'A' || rr.type === 'AAAA') && ++n > limit) return true;
+  return false;
+}
+
+/** limitAddresses keeps the first `limit` A/AAAA records of an answer (Consul's a_record_limit), and every other record. */
+function limitAddresses(answer: Answer, limit: number): Answer {
+  let n = 0;
+  const keep = answer.answers.map((rr) => !(rr.type === 'A' || rr.type === 'AAAA') || ++n <= limit);
+  return { ...answer, answers: answer.answers.filter((_, i) => keep[i]), weights: answer.weights?.filter((_, i) => keep[i]) };
 }
 
 function formerr(id: number, flags: number): Buffer {
@@ -132,6 +149,7 @@ export function createHandler(o: HandlerOptions): Handler {
   const recursionFor = (client: string): boolean => o.forwarder !== undefined && o.acl !== undefined && o.acl.allows(client);
 
   const cache = o.cache;
+  const aLimit = o.aRecordLimit ?? 0;
   const scan = new Scan();
   return (packet, transport, client) => {
     // 1. The hot path: a question of the common shape, read without decoding a string,
@@ -187,10 +205,17 @@ export function createHandler(o: HandlerOptions): Handler {
         return completeAnswer(o.forwarder!, answer, outside, q.type).then((full) => sent(transport, q.type, finish(q, transport, full, undefined, ra), !healthy));
       }
       const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
-      const wire = finish(q, transport, answer, layout, ra);
+      // --a-record-limit: a cached rotating answer keeps every record and sends the limit
+      // from each hit's lead; any other answer is cut here.
+      const cut = aLimit > 0 && answer !== undefined && overLimit(answer, aLimit);
+      const wire = finish(q, transport, cut && !layout ? limitAddresses(answer, aLimit) : answer, layout, ra);
       // SERVFAIL is never cached; a name that does not exist only once asked twice.
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
-        cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout);
+        const lead = layout && answer.answers[0]?.type !== 'CNAME' ? leadWeights(answer.answers.slice(0, layout.starts.length), answer.weights) : undefined;
+        const entry = cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout, lead, cut ? aLimit : 0);
+        if (cut && layout) return sent(transport, q.type, entry ? cache!.firstReply(entry) : finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
+      } else if (cut && layout) {
+        return sent(transport, q.type, finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
       }
       return sent(transport, q.type, wire, !healthy);
     };

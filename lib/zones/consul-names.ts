@@ -1,12 +1,13 @@
 // Consul's DNS naming (SPEC §2): which catalog lookup a name under the domain asks for.
+import type { Scope } from '../catalog/types.js';
 import { fromHexAddr } from '../dns/addr.js';
 
 /** ConsulQuery is the catalog lookup a Consul-style name asks for. */
 export type ConsulQuery =
   | { kind: 'apex' }
   | { kind: 'nameserver' }
-  | { kind: 'service'; service: string; tag: string | undefined; dc: string | undefined }
-  | { kind: 'node'; node: string; dc: string | undefined }
+  | { kind: 'service'; service: string; tag: string | undefined; dc: string | undefined; scope?: Scope }
+  | { kind: 'node'; node: string; dc: string | undefined; scope?: Scope }
   | { kind: 'addr'; address: string; dc: string | undefined }
   /** ent is an empty non-terminal (RFC 8020 §2): it exists because names exist below it, in dc when given. */
   | { kind: 'ent'; dc: string | undefined };
@@ -14,6 +15,57 @@ export type ConsulQuery =
 const NAMESERVER_LABEL = 'ns';
 /** KIND_LABELS are the labels that name a kind of lookup; each is an empty non-terminal itself. */
 const KIND_LABELS = new Set(['service', 'node', 'addr']);
+/** LOCALITY_LABELS end the labelled forms' pairs, `<value>.<label>`, read from the right. */
+const LOCALITY_LABELS = new Set(['dc', 'peer', 'ns', 'ap']);
+
+/**
+ * parseLabelled reads Consul's labelled forms: `[<tag>.]<service>.service` or
+ * `<node>.node` followed by `.<dc>.dc`, `.<peer>.peer`, `.<ns>.ns`, `.<partition>.ap`
+ * pairs, and the empty non-terminals on the way to them (`dc`, `dc1.dc`,
+ * `service.dc1.dc`: a QNAME-minimising resolver asks each). Undefined when the name is
+ * not of a labelled form (the older forms are tried next); null when it is, but cannot
+ * exist (a datacenter and a peer together, a label given twice).
+ */
+function parseLabelled(labels: readonly string[]): ConsulQuery | null | undefined {
+  let end = labels.length;
+  const pairs = new Map<string, string>();
+  while (end >= 2 && LOCALITY_LABELS.has(labels[end - 1]!)) {
+    const key = labels[end - 1]!;
+    if (pairs.has(key)) return null;
+    pairs.set(key, labels[end - 2]!);
+    end -= 2;
+  }
+  const front = labels.slice(0, end);
+  const lone = front.length === 1 && LOCALITY_LABELS.has(front[0]!);
+  if (pairs.size === 0 && !lone) return undefined;
+  if (pairs.has('dc') && pairs.has('peer')) return null; // Consul: one or the other
+  const dc = pairs.get('dc');
+  const scope: Scope = {};
+  if (pairs.has('peer')) scope.peer = pairs.get('peer')!;
+  if (pairs.has('ns')) scope.namespace = pairs.get('ns')!;
+  if (pairs.has('ap')) scope.partition = pairs.get('ap')!;
+  const scoped = Object.keys(scope).length > 0 ? { scope } : {};
+  // Empty non-terminals: nothing, a lone locality label, or a kind label in front.
+  if (front.length === 0 || lone || (front.length === 1 && KIND_LABELS.has(front[0]!))) return { kind: 'ent', dc };
+  const kind = front[front.length - 1];
+  const before = front.slice(0, -1);
+  if (kind === 'service' && before.length > 0) {
+    // RFC 2782 in front of `.service`: _<service>._<proto>.
+    if (before.length === 2 && before[0]!.startsWith('_') && before[1]!.startsWith('_')) {
+      const service = before[0]!.slice(1);
+      const proto = before[1]!.slice(1);
+      if (service === '' || proto === '') return null;
+      return { kind: 'service', service, tag: proto === 'tcp' ? undefined : proto, dc, ...scoped };
+    }
+    return { kind: 'service', service: before[before.length - 1]!, tag: before.length > 1 ? before.slice(0, -1).join('.') : undefined, dc, ...scoped };
+  }
+  if (kind === 'node' && before.length > 0 && scope.peer === undefined && scope.namespace === undefined) return { kind: 'node', node: before.join('.'), dc, ...scoped };
+  if (kind === 'addr' && before.length === 1 && Object.keys(scope).length === 0) {
+    const address = fromHexAddr(before[0]!);
+    return address === undefined ? null : { kind: 'addr', address, dc };
+  }
+  return undefined;
+}
 
 /**
  * parseConsulName reads the lower-case labels in front of the domain; undefined means
@@ -23,6 +75,8 @@ const KIND_LABELS = new Set(['service', 'node', 'addr']);
 export function parseConsulName(labels: readonly string[]): ConsulQuery | undefined {
   if (labels.length === 0) return { kind: 'apex' };
   if (labels.length === 1 && labels[0] === NAMESERVER_LABEL) return { kind: 'nameserver' };
+  const labelled = parseLabelled(labels);
+  if (labelled !== undefined) return labelled ?? undefined;
   // RFC 2782: _service._proto[.service][.dc]; _tcp means "any tag", other protocols are tags.
   if (labels.length >= 2 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) {
     let rest = labels.slice(2);

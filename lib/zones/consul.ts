@@ -6,8 +6,8 @@ import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
 import { hasTagBelow, healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
-import type { DataKey } from '../catalog/changes.js';
-import { thenLookup, type CatalogNode, type Instance, type Lookup } from '../catalog/types.js';
+import { scopedDatacenter, type DataKey } from '../catalog/changes.js';
+import { thenLookup, type CatalogNode, type Instance, type Lookup, type Scope } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
@@ -48,8 +48,8 @@ export class ConsulZone implements Zone {
   depends(labels: readonly string[]): DataKey {
     const parsed = parseConsulName(labels);
     const dc = (d: string | undefined): string => d ?? this.o.registry.datacenter();
-    if (parsed?.kind === 'service') return { kind: 'service', datacenter: dc(parsed.dc), name: parsed.service };
-    if (parsed?.kind === 'node') return { kind: 'node', datacenter: dc(parsed.dc), name: parsed.node };
+    if (parsed?.kind === 'service') return { kind: 'service', datacenter: scopedDatacenter(dc(parsed.dc), parsed.scope), name: parsed.service };
+    if (parsed?.kind === 'node') return { kind: 'node', datacenter: scopedDatacenter(dc(parsed.dc), parsed.scope), name: parsed.node };
     return { kind: 'static', origin: this.origin };
   }
 
@@ -66,11 +66,16 @@ export class ConsulZone implements Zone {
       case 'nameserver':
         return orNodata(positive(addressAnswers(q.name, this.o.ttl, this.o.nameserverAddresses, q.type)), this.soa());
       case 'service':
+        // A peer's services are named by the peer, not a datacenter (Consul: one or the other).
+        if (parsed.scope?.peer !== undefined) {
+          const dc = this.o.registry.datacenter();
+          return thenLookup(this.o.registry.service(parsed.service, dc, parsed.scope), (all) => this.serviceAnswer(q, dc, all, parsed.tag, parsed.scope));
+        }
         return this.withDc(parsed.dc, (dc) =>
-          thenLookup(this.o.registry.service(parsed.service, dc), (all) => this.serviceAnswer(q, dc, all, parsed.tag)),
+          thenLookup(this.o.registry.service(parsed.service, dc, parsed.scope), (all) => this.serviceAnswer(q, dc, all, parsed.tag, parsed.scope)),
         );
       case 'node':
-        return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc), (node) => this.nodeAnswer(q, node)));
+        return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc, parsed.scope), (node) => this.nodeAnswer(q, node)));
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
       case 'ent':
@@ -96,7 +101,7 @@ export class ConsulZone implements Zone {
     return orNodata(positive(answers, glue), this.soa());
   }
 
-  private serviceAnswer(q: ZoneQuery, dc: string, all: readonly Instance[] | undefined, tag: string | undefined): Answer {
+  private serviceAnswer(q: ZoneQuery, dc: string, all: readonly Instance[] | undefined, tag: string | undefined, scope?: Scope): Answer {
     if (!all || all.length === 0) return nxdomain(this.soa());
     const tagged = tag === undefined ? all : withTag(all, tag);
     // A tag prefix (`primary.db` when tag `v1.primary` exists) is an empty non-terminal.
@@ -105,11 +110,13 @@ export class ConsulZone implements Zone {
     // Consul's NXDOMAIN, which a resolver may cache for the whole subtree (RFC 8020).
     const live = healthy(tagged, this.o);
     const service = all[0]!.service;
-    const { answers, additional } = serviceRecords(q.name, q.type, this.o.serviceTtl(service), live, {
+    const { answers, additional, weights } = serviceRecords(q.name, q.type, this.o.serviceTtl(service), live, {
       zone: this.origin,
       dc,
+      // A peer's nodes are not ours to name: its targets are its addresses (.addr names).
+      byAddress: scope?.peer !== undefined,
     });
-    return orNodata(positive(answers, additional), this.soa());
+    return orNodata({ ...positive(answers, additional), weights }, this.soa());
   }
 
   private nodeAnswer(q: ZoneQuery, node: CatalogNode | undefined): Answer {

@@ -6,6 +6,9 @@
 //                   PUT /v1/agent/service/deregister/:id, PUT /v1/agent/service/maintenance/:id?enable=
 // Reads:            GET /v1/health/service/:service, /v1/catalog/services, /v1/catalog/node/:node,
 //                   /v1/catalog/nodes, /v1/catalog/datacenters, /v1/agent/self
+// Cluster peering: ?peer= reads a peer's imported services (never with ?dc=).
+// Consul CE: the Enterprise parameters `ns` and `partition` (and the X-Consul-Namespace
+// header) are refused with HTTP 400, even for "default" (agent/http_ce.go).
 // Blocking queries (docs "Blocking Queries"): every read sets X-Consul-Index; with ?index=N
 // the request waits until the resource's index exceeds N or `wait` (default 5m, at most
 // 10m) plus up to wait/16 of jitter passes, then answers — changed or not.
@@ -75,6 +78,8 @@ export interface StandinOptions {
   readTokens?: Record<string, string[]>;
   /** agentNode is the node the agent endpoints register on. */
   agentNode?: { name: string; address: string };
+  /** peers are cluster peers whose imported services read with ?peer= (registerInPeer fills them). */
+  peers?: string[];
 }
 
 /** ConsulStandin is an in-memory Consul agent+server on a loopback port. */
@@ -102,6 +107,8 @@ export class ConsulStandin {
   constructor(private readonly o: StandinOptions = {}) {
     this.datacenter = o.datacenter ?? 'dc1';
     for (const dc of [this.datacenter, ...(o.otherDatacenters ?? [])]) this.dcs.set(dc, new Map());
+    // A peer's imported catalog, kept like a datacenter's but never listed as one.
+    for (const peer of o.peers ?? []) this.dcs.set(`peer:${peer}`, new Map());
     const agent = o.agentNode ?? { name: 'agent-node', address: '127.0.0.1' };
     this.upsertNode(this.datacenter, agent.name, agent.address, {});
   }
@@ -187,6 +194,11 @@ export class ConsulStandin {
       CreateIndex: this.index,
       ModifyIndex: this.index,
     };
+  }
+
+  /** registerInPeer writes a catalog registration into a peer's imported catalog (what the peer exports). */
+  registerInPeer(peer: string, body: Record<string, unknown>): void {
+    this.register({ ...body, Datacenter: `peer:${peer}` });
   }
 
   private register(body: Record<string, unknown>): void {
@@ -338,11 +350,20 @@ export class ConsulStandin {
       const counted = q.has('index') && q.get('index') !== '0' ? `${path} blocking` : path;
       this.requests.set(counted, (this.requests.get(counted) ?? 0) + 1);
       if (q.has('wait')) parseWait(q.get('wait')!); // an invalid wait is a 400 before anything else
+      // Consul CE (agent/http_ce.go) refuses the Enterprise parameters, `default` included.
+      if (req.headers['x-consul-namespace']) throw new HttpError(400, 'Invalid header: "X-Consul-Namespace" - Namespaces are a Consul Enterprise feature');
+      if (q.get('ns')) throw new HttpError(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature');
+      if (q.get('partition')) throw new HttpError(400, 'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature');
       // Faults hit reads only: the cluster changes while its readers fail.
       if (this.fault === 'status500') throw new HttpError(500, 'rpc error: No cluster leader');
-      const dc = q.get('dc') ?? this.datacenter;
+      // ?peer= reads a peer's imported services (one or the other of dc and peer); an
+      // unknown peer has none.
+      const peer = q.get('peer');
+      if (peer && q.get('dc')) throw new HttpError(400, 'Cannot specify both dc and peer');
+      if (peer && path.startsWith('/v1/health/service/') && !this.dcs.has(`peer:${peer}`)) return send(res, 200, []);
+      const dc = peer ? `peer:${peer}` : (q.get('dc') ?? this.datacenter);
       if (path === '/v1/agent/self') return send(res, 200, { Config: { Datacenter: this.datacenter, NodeName: this.agentNode().Node }, Member: {} });
-      if (path === '/v1/catalog/datacenters') return send(res, 200, [...this.dcs.keys()]);
+      if (path === '/v1/catalog/datacenters') return send(res, 200, [...this.dcs.keys()].filter((k) => !k.startsWith('peer:')));
       if (!this.dcs.has(dc)) throw new HttpError(500, 'No path to datacenter');
       let resource: () => { index: number; body: unknown };
       if (path.startsWith('/v1/health/service/')) {

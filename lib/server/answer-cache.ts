@@ -149,24 +149,25 @@ export class AnswerCache {
   /** reply makes the wire for a hit: the next rotation (or the scheduled lead), patched for this query. */
   reply(e: Entry, packet: Buffer, nameEnd: number, ra: boolean): Buffer {
     this.hits++;
-    let lead = 0;
-    if (e.schedule !== undefined) {
-      lead = e.schedule[e.turn]!;
-      if (++e.turn === e.schedule.length) e.turn = 0;
-    } else if (e.views !== undefined) {
-      lead = e.rotation;
-      if (++e.rotation === e.views.length) e.rotation = 0;
-    }
-    if (e.limitBytes !== undefined) return patch(limited(e, lead), packet, nameEnd, ra);
+    return patch(this.led(e, nextLead(e)), packet, nameEnd, ra);
+  }
+
+  /**
+   * firstReply is what the query that built an entry gets: for a weighted or limited
+   * answer, the schedule's first lead within --a-record-limit, as every hit after it;
+   * otherwise the bytes as built (the rotation starts after them).
+   */
+  firstReply(e: Entry): Buffer {
+    return e.schedule !== undefined || e.limitBytes !== undefined ? this.led(e, nextLead(e)) : e.wire;
+  }
+
+  /** led is an entry's reply with the records led by record lead, within the limit. */
+  private led(e: Entry, lead: number): Buffer {
+    if (e.limitBytes !== undefined) return limited(e, lead);
     const out = Buffer.allocUnsafe(e.wire.length);
     out.set(e.wire);
     if (lead > 0) out.set(e.views![lead]!, e.answersAt);
-    return patch(out, packet, nameEnd, ra);
-  }
-
-  /** firstReply is what the query that built an entry gets: its answer led by the first record, within --a-record-limit. */
-  firstReply(e: Entry): Buffer {
-    return e.limitBytes !== undefined ? limited(e, 0) : e.wire;
+    return out;
   }
 
   /** countMiss counts a question of the common shape whose answer had to be built. */
@@ -289,6 +290,19 @@ export class AnswerCache {
   get byteSize(): number {
     return this.bytes;
   }
+}
+
+/** nextLead advances an entry's schedule or rotation and says which record leads this reply. */
+function nextLead(e: Entry): number {
+  if (e.schedule !== undefined) {
+    const lead = e.schedule[e.turn]!;
+    if (++e.turn === e.schedule.length) e.turn = 0;
+    return lead;
+  }
+  if (e.views === undefined) return 0;
+  const lead = e.rotation;
+  if (++e.rotation === e.views.length) e.rotation = 0;
+  return lead;
 }
 
 /** limitSizes gives, for each record leading, the bytes of `limit` records from it in rotation. */

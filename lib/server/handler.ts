@@ -213,7 +213,8 @@ export function createHandler(o: HandlerOptions): Handler {
       if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
         const lead = layout && answer.answers[0]?.type !== 'CNAME' ? leadWeights(answer.answers.slice(0, layout.starts.length), answer.weights) : undefined;
         const entry = cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout, lead, cut ? aLimit : 0);
-        if (cut && layout) return sent(transport, q.type, entry ? cache!.firstReply(entry) : finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
+        if (entry) return sent(transport, q.type, cache!.firstReply(entry), !healthy);
+        if (cut && layout) return sent(transport, q.type, finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
       } else if (cut && layout) {
         return sent(transport, q.type, finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
       }

@@ -70,11 +70,12 @@ writeFileSync(demo, JSON.stringify(testCatalog));
 // bytes srvdns sends to dnsperf's own query (RD set, no EDNS); after the run the floor's
 // first query is put to srvdns and the two replies compared.
 const base = await srvdns(demo);
+const viaDgram = await srvdns(demo, ['--udp-io', 'dgram']);
 const QUESTIONS: [string, string][] = [
   ['web.service.consul', 'SRV'],
   ['web.service.consul', 'A'],
 ];
-dnsperf(base.port, base.pid, QUESTIONS.map((q) => q.join(' ')).join('\n') + '\n', [], 1); // warm-up
+for (const p of [base, viaDgram]) dnsperf(p.port, p.pid, QUESTIONS.map((q) => q.join(' ')).join('\n') + '\n', [], 1); // warm-up
 const floors: { q: [string, string]; reply: Buffer; proc: Proc }[] = [];
 for (const q of QUESTIONS) {
   const reply = (await sendUdp(base.port, buildQuery(q[0], q[1], { id: 1 })))!;
@@ -84,14 +85,14 @@ const knot = knotInstalled() ? await startKnot(base.port, await freePort(), 'con
 const runs: (() => Perf)[] = [];
 for (const f of floors) {
   const line = `${f.q.join(' ')}\n`;
-  runs.push(() => dnsperf(f.proc.port, f.proc.pid, line), () => dnsperf(base.port, base.pid, line));
+  runs.push(() => dnsperf(f.proc.port, f.proc.pid, line), () => dnsperf(base.port, base.pid, line), () => dnsperf(viaDgram.port, viaDgram.pid, line));
   if (knot) runs.push(() => dnsperf(knot.port, knot.pid, line));
 }
 const hot = alternate(runs);
 let at = 0;
 await new Promise((r) => setTimeout(r, 100)); // read what the floors printed while dnsperf ran
 for (const f of floors) {
-  const [floor, ours] = [hot[at++]!, hot[at++]!];
+  const [floor, ours, dgram] = [hot[at++]!, hot[at++]!, hot[at++]!];
   const knotPerf = knot ? hot[at++]! : undefined;
   // Did the floor send what srvdns sends for that very query? (Rotation aside: same length, same records.)
   const first = Buffer.from(/first query ([0-9a-f]+)/.exec(f.proc.output())?.[1] ?? '', 'hex');
@@ -101,10 +102,12 @@ for (const f of floors) {
   await f.proc.stop();
   const label = f.q.join(' ');
   report(`floor ${label} (dgram, srvdns's ${f.reply.length}-byte reply; dnsperf's query answered alike by srvdns: ${same ? 'yes' : 'NO'}): ${fmt(floor)}`);
-  report(`srvdns ${label} (cached): ${fmt(ours)}; ${vs(ours, floor, 'ratio to floor')} (target >= 0.8)`);
+  report(`srvdns ${label} (cached, --udp-io dgram: the floor's socket calls): ${fmt(dgram)}; ${vs(dgram, floor, 'ratio to floor')} (target >= 0.8)`);
+  report(`srvdns ${label} (cached, batched UDP, the default): ${fmt(ours)}; ${vs(ours, floor, 'ratio to the dgram floor')}`);
   if (knotPerf) report(`knot ${label} (same records, 1 UDP worker): ${fmt(knotPerf)}; srvdns uses ${(ours.cpuUs / knotPerf.cpuUs).toFixed(2)}x Knot's CPU per query`);
 }
 await knot?.stop();
+await viaDgram.stop();
 if (!knot) report('knot: not installed (apt-get install knot), no reference line');
 
 // 2. TCP with persistent connections; metrics on vs off, alternated.
@@ -220,6 +223,6 @@ const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node
 writeResultsTop(
   `# Benchmark results\n\nLast run: ${when}, ${machine}. dnsperf (8 clients, 100 queries outstanding, queries with RD set and no EDNS) pinned to core 0, the server to core 1, ${SECONDS} s per figure, UDP unless said.\n` +
     `CPU/query is the server process's user+system time (all threads, from /proc) over the queries dnsperf saw answered: on these 2 shared cores q/s swings 30% or more between rounds while CPU per query moves a few percent, so compare by CPU/query first. ` +
-    `Every comparison is measured alternated, ${ROUNDS} rounds: each side's median q/s run is shown, with the median CPU/query of its rounds. Each floor is a bare Node dgram socket sending the exact reply srvdns sends for that question (checked after the run by putting the floor's first query to srvdns). Knot (Debian's knot 3.2, one UDP worker, every thread re-pinned to the server's core with \`taskset -a -p\`) serves the same records from a zone file written from srvdns's replies.\n` +
+    `Every comparison is measured alternated, ${ROUNDS} rounds: each side's median q/s run is shown, with the median CPU/query of its rounds. Each floor is a bare Node dgram socket sending the exact reply srvdns sends for that question (checked after the run by putting the floor's first query to srvdns): the floor for srvdns with \`--udp-io dgram\`. srvdns's default, batched UDP (recvmmsg/sendmmsg through its native part), goes below that floor. Knot (Debian's knot 3.2, one UDP worker, every thread re-pinned to the server's core with \`taskset -a -p\`) serves the same records from a zone file written from srvdns's replies.\n` +
     `Catalog-size runs start with a 2 s warm-up (each answer built once) and measure the steady state. The churn run asks questions drawn at random (with repeats, fresh draws every run) from every service's SRV, A and AAAA, after a 4 s warm-up; the cache holds a third of the questions.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`,
 );

@@ -11,7 +11,7 @@ export type { EtcdSource } from './registry/etcd-mirror.js';
 import { envName, OPTIONS, type OptionName, type OptionSpec, type Raw } from './config/options.js';
 import { fromEnvValue, readConfigFile } from './config/sources.js';
 import type { TtlRule } from './answer/ttl.js';
-import { ConfigError, fail, parseDuration, parseEndpoint, parseRecursor, parseSeconds, parseTtlRule, parseZone, recursorStrategy, type Endpoint } from './config/values.js';
+import { ConfigError, fail, parseDuration, parseEndpoint, parseRecursor, parseSeconds, parseTtlRule, parseZone, recursorStrategy, udpIo, type Endpoint } from './config/values.js';
 
 export { helpText, OPTIONS } from './config/options.js';
 export { ConfigError, type Endpoint } from './config/values.js';
@@ -45,6 +45,8 @@ export interface Config {
   udpMaxSize: number;
   /** aRecordLimit is the most A/AAAA records an answer carries (0: no limit). */
   aRecordLimit: number;
+  /** udpIo is how UDP is read and written: batched through the native part, Node's dgram, or batched when available. */
+  udpIo: 'auto' | 'batch' | 'dgram';
   /** rrl limits UDP responses per client prefix; undefined: off. */
   rrl: { responsesPerSecond: number; slip: number } | undefined;
   workers: number;
@@ -246,6 +248,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the largest buffer in use.
     udpMaxSize: integer('udp-max-size', 512, 4096),
     aRecordLimit: integer('a-record-limit', 0, 65535),
+    udpIo: udpIo(get('udp-io').source, str('udp-io') ?? ''),
     answerCacheBytes: integer('answer-cache-size', 0, 2 ** 40),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,

@@ -19,7 +19,9 @@ import { resolveEndpoints } from './config/hosts.js';
 import { createHandler, type Handler } from './server/handler.js';
 import { withRrl } from './server/rrl.js';
 import { TcpListener } from './server/tcp.js';
+import cluster from 'node:cluster';
 import { UdpListener } from './server/udp.js';
+import { BatchUdpListener, loadNative } from './server/udp-batch.js';
 import { ConsulZone } from './zones/consul.js';
 import { ReverseZone } from './zones/reverse.js';
 import { SkyZone } from './zones/skydns.js';
@@ -81,11 +83,40 @@ function buildZones(config: Config, registry: Registry | undefined, sky: readonl
   return zones;
 }
 
+/** UdpTransport is either UDP listener: Node's dgram, or the batched native one. */
+interface UdpTransport {
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * udpTransports picks how UDP is read and written (--udp-io): batched through the native
+ * part when it is built and this process serves alone (cluster workers share one dgram
+ * socket through the primary; a socket of each would need SO_REUSEPORT, which would also
+ * let a second srvdns take half the traffic instead of failing to start), else dgram.
+ */
+function udpTransports(config: Config, log: Logger): (handler: Handler) => UdpTransport {
+  const udpLog = log.child({ component: 'server/udp' });
+  const dgram = (handler: Handler): UdpTransport => new UdpListener(handler, udpLog);
+  if (config.udpIo === 'dgram') return dgram;
+  const { native, error } = loadNative();
+  if (config.udpIo === 'batch') {
+    if (!native) throw new Error(`--udp-io batch: srvdns's native part is not built (${error}); build it with "npm rebuild srvdns" (needs a C compiler), or use --udp-io auto`);
+    if (cluster.isWorker) throw new Error('--udp-io batch does not combine with --workers (the workers share one socket): use --udp-io auto');
+  }
+  if (!native || cluster.isWorker) {
+    udpLog.info({ udpIo: 'dgram', why: native ? 'cluster worker' : error }, "UDP through Node's dgram");
+    return dgram;
+  }
+  udpLog.info({ udpIo: 'batch' }, 'UDP batched (recvmmsg/sendmmsg)');
+  return (handler) => new BatchUdpListener(native, handler, udpLog);
+}
+
 /**
  * bindBoth listens on UDP and TCP at one address. With port 0 it looks for a port free
  * for both, so that clients can fall back from UDP to TCP on the same port.
  */
-async function bindBoth(udp: UdpListener, tcp: TcpListener, e: Endpoint): Promise<number> {
+async function bindBoth(udp: UdpTransport, tcp: TcpListener, e: Endpoint): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = await udp.listen(e.host, e.port).catch((err: unknown) => Promise.reject(listenError(err, 'DNS UDP', e.host, e.port)));
     try {
@@ -196,8 +227,9 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
   const listeners: { close(): Promise<void> }[] = [];
   const endpoints: Endpoint[] = [];
   try {
+    const newUdp = udpTransports(config, log);
     for (const e of config.listen) {
-      const udp = new UdpListener(handler, log.child({ component: 'server/udp' }));
+      const udp = newUdp(handler);
       const tcp = new TcpListener(handler, log.child({ component: 'server/tcp' }), {
         idleTimeoutMs: config.tcpIdleTimeoutMs,
         maxConnections: config.tcpMaxConnections,

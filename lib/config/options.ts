@@ -116,6 +116,12 @@ export const OPTIONS = {
     default: '67108864',
     help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~80,000 typical answers); 0 turns the cache off',
   },
+  'udp-io': {
+    kind: 'string',
+    arg: 'auto|batch|dgram',
+    default: 'auto',
+    help: "how UDP is read and written: batch (recvmmsg/sendmmsg through srvdns's native part, built at install: about a third of the CPU per query), dgram (Node's), auto: batch when its native part is built and one process serves (no --workers), else dgram",
+  },
   'a-record-limit': {
     kind: 'integer',
     arg: 'N',

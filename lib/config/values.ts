@@ -67,6 +67,11 @@ export function recursorStrategy(source: string, value: string): 'sequential' | 
   return value;
 }
 
+export function udpIo(source: string, value: string): 'auto' | 'batch' | 'dgram' {
+  if (value !== 'auto' && value !== 'batch' && value !== 'dgram') fail(source, `expected auto, batch or dgram, got "${value}"`);
+  return value;
+}
+
 export function parseZone(source: string, value: string): string {
   const zone = fqdn(value);
   if (zone === '.' || !isValidName(zone) || !/^[a-z0-9_.-]+$/.test(zone)) fail(source, `not a domain name: "${value}"`);

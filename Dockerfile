@@ -2,9 +2,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# A C toolchain for the native part (batched UDP, lib/native); the runtime image has none.
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential python3 && rm -rf /var/lib/apt/lists/*
 COPY lib lib
 COPY bin bin
-# npm ci builds dist/ through the prepare script.
+# npm ci builds the native part (install script) and dist/ (prepare script).
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -17,6 +19,8 @@ ENV SRVDNS_LISTEN=0.0.0.0:8600
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# Where dist/lib/server/udp-batch.js looks for it (srvdns falls back to dgram without it).
+COPY --from=build /app/lib/native/build/Release/udp_batch.node lib/native/build/Release/udp_batch.node
 COPY fixtures fixtures
 # The node image's unprivileged user. Since Docker 20.10 every port, 53 included, is
 # unprivileged inside a container's own network namespace

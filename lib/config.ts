@@ -27,6 +27,8 @@ export interface Config {
   datacenter: string | undefined;
   file: string | undefined;
   consul: ConsulConfig | undefined;
+  /** consulKvPrefix, with consul, reads Registrator's consulkv keys instead of the catalog. */
+  consulKvPrefix: string | undefined;
   etcd: EtcdConfig | undefined;
   maxStaleMs: number;
   cacheSize: number;
@@ -216,8 +218,12 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
       timeoutMs: consulTimeoutMs,
     };
   }
+  const consulKvPrefix = str('consul-kv-prefix');
+  if (consulKvPrefix !== undefined && !consul) fail(get('consul-kv-prefix').source, 'needs --consul: the KV store read is Consul\'s');
+  if (consulKvPrefix !== undefined && consulKvPrefix.replace(/\//g, '') === '') fail(get('consul-kv-prefix').source, 'expected a KV path such as services');
   const config: Config = {
     listen,
+    consulKvPrefix,
     domain,
     altDomain,
     datacenter,

@@ -102,12 +102,18 @@ const cases: Case[] = [
   ...['dc.consul', 'dc1.dc.consul', 'service.dc1.dc.consul', 'node.dc1.dc.consul', 'peer.consul', 'p1.peer.consul', 'service.p1.peer.consul', 'default.ns.consul', 'service.default.ns.consul', 'ap.consul', 'default.ap.consul', 'default.ap.dc1.dc.consul'].map(
     (name): Case => ({ name: `labelled: ${name} is an empty non-terminal on the way (QNAME minimisation): NODATA`, q: [name, 'A'], answer: [], authority: [SOA] }),
   ),
+  { name: 'a registry without Connect has no .connect names', q: ['web.connect.consul', 'SRV'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
+  { name: 'nor .ingress names', q: ['web.ingress.dc1.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
+  ...['connect.consul', 'ingress.consul', 'connect.dc1.consul', 'connect.dc1.dc.consul'].map((name): Case => ({ name: `${name} is an empty non-terminal: NODATA`, q: [name, 'A'], answer: [], authority: [SOA] })),
   { name: 'labelled: below an unknown datacenter nothing exists', q: ['dc2.dc.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
   // Nodes.
   { name: 'A of a node', q: ['node1.node.consul', 'A'], answer: ['node1.node.consul. 0 IN A 10.0.0.1'] },
   { name: 'a node in a datacenter', q: ['node2.node.dc1.consul', 'A'], answer: ['node2.node.dc1.consul. 0 IN A 10.0.0.2'] },
   { name: 'TXT of a node is its meta', q: ['node1.node.consul', 'TXT'], answer: ['node1.node.consul. 0 IN TXT "rack=a"'] },
   { name: 'ANY of a node is address and meta', q: ['node1.node.consul', 'ANY'], answer: ['node1.node.consul. 0 IN A 10.0.0.1', 'node1.node.consul. 0 IN TXT "rack=a"'] },
+  { name: 'an rfc1035- meta key answers its bare value, others key=value', q: ['metanode.node.consul', 'TXT'], answer: ['metanode.node.consul. 0 IN TXT "v=spf1 -all"', 'metanode.node.consul. 0 IN TXT "owner=team-a"'] },
+  { name: 'A of a node carries its meta TXT in ADDITIONAL (Consul: enable_additional_node_meta_txt)', q: ['metanode.node.consul', 'A'], answer: ['metanode.node.consul. 0 IN A 10.0.0.9'], additional: ['metanode.node.consul. 0 IN TXT "v=spf1 -all"', 'metanode.node.consul. 0 IN TXT "owner=team-a"'] },
+  { name: 'A of a node without meta has nothing in ADDITIONAL', q: ['node2.node.consul', 'A'], answer: ['node2.node.consul. 0 IN A 10.0.0.2'], additional: [] },
   { name: 'TXT of a node without meta is NODATA', q: ['node2.node.consul', 'TXT'], answer: [], authority: [SOA] },
   { name: 'node names match case-insensitively', q: ['node6.node.consul', 'AAAA'], answer: ['node6.node.consul. 0 IN AAAA fd00::6'] },
   { name: 'a node with a hostname address is a CNAME', q: ['hostnode.node.consul', 'A'], answer: ['hostnode.node.consul. 0 IN CNAME host.example.net.'] },

@@ -3,6 +3,8 @@
 import t, { type Test } from 'tap';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { ConsulRegistry } from '../lib/registry/consul.js';
+import { ConsulKvMirror } from '../lib/registry/consul-kv.js';
+import { RegistratorRegistry } from '../lib/registry/registrator.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
 import { buildQuery, flood, query } from './helpers/client.js';
 import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
@@ -95,6 +97,43 @@ async function withConsul(t: Test, flags: string[] = [], opts: ConstructorParame
 
 const srvOf = (port: number, name = '_web._tcp.service.consul'): Promise<string[]> => query(port, name, 'SRV').then((r) => [...r.answer].sort());
 
+t.test('conformance: Registrator\'s consulkv layout, from the KV store', async (t) => {
+  const consul = new ConsulStandin();
+  await consul.start();
+  t.teardown(() => consul.stop());
+  let n = 0;
+  registrySuite(
+    t,
+    async () => {
+      const prefix = `registrator${n++}`;
+      const r = new RegistratorRegistry({
+        prefix: `/${prefix}`,
+        datacenter: 'dc1',
+        log: silentLogger,
+        mirror: { name: 'consul-kv', create: (sink, log) => new ConsulKvMirror({ consul: { url: consul.url, token: undefined, caFile: undefined, certFile: undefined, keyFile: undefined, waitMs: 10000, timeoutMs: 1000 }, prefix }, sink, log) },
+      });
+      await r.start();
+      let previous = new Set<string>();
+      return {
+        registry: r,
+        datacenter: 'dc1',
+        set: async (c) => {
+          const next = new Map<string, string>();
+          for (const s of c.services) {
+            const ip = s.address || c.nodes.find((x) => x.name === s.node)!.address;
+            next.set(`${prefix}/${s.name}/${s.id}`, ip.includes(':') ? `[${ip}]:${s.port}` : `${ip}:${s.port}`);
+          }
+          for (const k of previous) if (!next.has(k)) await fetch(`${consul.url}/v1/kv/${k}`, { method: 'DELETE' });
+          for (const [k, v] of next) await fetch(`${consul.url}/v1/kv/${k}`, { method: 'PUT', body: v });
+          previous = new Set(next.keys());
+        },
+        close: () => r.stop(),
+      };
+    },
+    { health: false, tags: false, weights: false, nodes: false, reverseServices: true },
+  );
+});
+
 t.test('a registered service answers; health flips show in the next answer', async (t) => {
   const { consul, srv } = await withConsul(t);
   t.same(await srvOf(srv.port), [
@@ -175,6 +214,10 @@ t.test('maintenance mode and Registrator-style agent registrations', async (t) =
 t.test('the index going backwards (snapshot restore) resets the watch: a fresh non-blocking read, then changes', async (t) => {
   const { consul, srv } = await withConsul(t);
   await srvOf(srv.port);
+  // The restore must find the watch blocked on its index (one arriving after it would block
+  // on an index Consul no longer has, for the whole wait, as it would on Consul).
+  await eventually(() => expect((consul.requests.get('/v1/health/service/web blocking') ?? 0) >= 1, 'the watch is blocking'), 2000);
+  await new Promise((r) => setTimeout(r, 50));
   const reads = consul.requests.get('/v1/health/service/web') ?? 0;
   consul.resetIndex();
   // The woken query returns a lower index: the watch must read again from 0 (Consul's docs).
@@ -486,4 +529,29 @@ t.test('Consul CE refuses ns= and partition= with 400: such names are NXDOMAIN a
   // The stand-in is that strict, as CE is (agent/http_ce.go).
   for (const q of ['ns=default', 'partition=default', 'ns=team']) t.equal((await fetch(`${consul.url}/v1/health/service/web?${q}`)).status, 400, q);
   t.equal((await fetch(`${consul.url}/v1/health/service/web?peer=x&dc=dc1`)).status, 400, 'dc and peer together');
+});
+
+t.test('.connect and .ingress: sidecar proxies, Connect-native instances and ingress gateways, watched; unknown names cost nothing', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node1', Address: '10.0.0.1', Service: { ID: 'web-1-sidecar', Service: 'web-sidecar-proxy', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'web' } } });
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node5', Address: '10.0.0.5', Service: { ID: 'api-1', Service: 'api', Port: 9443, Connect: { Native: true } } });
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node6', Address: '10.0.0.6', Service: { ID: 'ing-1', Service: 'ing', Kind: 'ingress-gateway', Port: 8443 } });
+  await consulPut(consul.url, '/v1/config', { Kind: 'ingress-gateway', Name: 'ing', Listeners: [{ Port: 8080, Protocol: 'http', Services: [{ Name: 'web' }] }] });
+  await eventually(async () => expect((await query(srv.port, 'api.service.consul', 'A')).rcode === 'NOERROR', 'api listed'), 2000, 5);
+  for (const proto of ['udp', 'tcp'] as const) {
+    const connect = await query(srv.port, 'web.connect.consul', 'SRV', { proto });
+    t.same(connect.answer, ['web.connect.consul. 0 IN SRV 1 1 21000 node1.node.dc1.consul.'], `${proto}: web's sidecar proxy, not web itself`);
+    t.same(connect.additional, ['node1.node.dc1.consul. 0 IN A 10.0.0.1'], `${proto}: glue`);
+    t.same((await query(srv.port, 'api.connect.dc1.dc.consul', 'SRV', { proto })).answer, ['api.connect.dc1.dc.consul. 0 IN SRV 1 1 9443 node5.node.dc1.consul.'], `${proto}: a Connect-native service, labelled form`);
+    t.same((await query(srv.port, 'web.ingress.consul', 'A', { proto })).answer, ['web.ingress.consul. 0 IN A 10.0.0.6'], `${proto}: the ingress gateway exposing web`);
+  }
+  t.equal((await query(srv.port, 'api.ingress.consul', 'A')).rcode, 'NXDOMAIN', 'no gateway exposes api');
+  const before = consul.requests.get('/v1/health/connect/nope') ?? 0;
+  t.equal((await query(srv.port, 'nope.connect.consul', 'A')).rcode, 'NXDOMAIN', 'an unknown service');
+  t.equal(consul.requests.get('/v1/health/connect/nope') ?? 0, before, 'answered from the watched list: Consul not asked');
+  t.equal((await query(srv.port, 'connect.consul', 'A')).rcode, 'NOERROR', 'connect.consul is an empty non-terminal');
+  await consulPut(consul.url, '/v1/catalog/register', { Node: 'node2', Address: '10.0.0.2', Service: { ID: 'web-2-sidecar', Service: 'web-sidecar-proxy', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'web' } } });
+  await eventually(async () => expect((await query(srv.port, 'web.connect.consul', 'SRV')).answer.length === 2, 'second sidecar'), 2000, 5);
+  t.pass('a new sidecar shows: watched by a blocking query');
+  t.ok((consul.requests.get('/v1/health/connect/web blocking') ?? 0) >= 1, 'the blocking query on /v1/health/connect');
 });

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { silentLogger } from '../lib/log.js';
 import { EtcdV3Mirror } from '../lib/registry/etcd-v3.js';
 import { RegistratorRegistry } from '../lib/registry/registrator.js';
+import type { EtcdConnection } from '../lib/registry/etcd-mirror.js';
 import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
 import { query } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
@@ -21,7 +22,7 @@ t.before(async () => {
 });
 t.teardown(() => etcd.stop());
 
-const connection = (): ConstructorParameters<typeof RegistratorRegistry>[0]['connection'] => ({
+const connection = (): EtcdConnection => ({
   endpoints: [etcd.url],
   user: undefined,
   password: undefined,

@@ -1,6 +1,7 @@
 // Every source srvdns reads passes the one source conformance suite
-// (test/conformance/source-suite.ts): the file registry, Consul (the API stand-in), and
-// a real etcd over v3 and v2, in the SkyDNS and the Registrator layouts.
+// (test/conformance/source-suite.ts): the file registry, Consul (the API stand-in), its
+// KV store in Registrator's consulkv layout, and a real etcd over v3 and v2, in the
+// SkyDNS and the Registrator layouts.
 import t from 'tap';
 import { renameSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,27 @@ t.test('consul', async (t) => {
       for (const id of ids) await consulPut(consul.url, '/v1/catalog/deregister', { Node: `n-${id}` });
       ids.clear();
     },
+  } satisfies SourceHarness);
+});
+
+t.test('consul kv (Registrator\'s consulkv backend)', async (t) => {
+  const consul = new ConsulStandin();
+  await consul.start();
+  t.teardown(() => consul.stop());
+  // What Registrator's consulkv backend writes: PUT /v1/kv/<prefix>/<name>/<id> = ip:port.
+  const kv = async (method: 'PUT' | 'DELETE', key: string, value = '', query = ''): Promise<void> => {
+    const res = await fetch(`${consul.url}/v1/kv/${key}${query}`, { method, body: method === 'PUT' ? value : undefined });
+    if (!res.ok) throw new Error(`kv ${method} ${key}: HTTP ${res.status}`);
+  };
+  sourceSuite(t, {
+    flags: () => ['--consul', consul.url, '--consul-kv-prefix', 'services', '--consul-wait', '10s', '--consul-timeout', '500ms'],
+    name: (s) => `${s}.service.consul`,
+    put: (name, id, address) => kv('PUT', `services/${name}/${id}`, `${address}:80`),
+    remove: (name, id) => kv('DELETE', `services/${name}/${id}`),
+    malformed: (name) => kv('PUT', `services/${name}/bad`, 'garbage'),
+    down: () => consul.stop(),
+    up: () => consul.start(),
+    clear: () => kv('DELETE', 'services/', '', '?recurse'),
   } satisfies SourceHarness);
 });
 

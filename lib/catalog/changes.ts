@@ -43,7 +43,7 @@ export function serviceChanged(datacenter: string, name: string): Change {
  * datacenter alone for the default scope, else with the peer, namespace and partition,
  * so that a scoped service's changes drop its answers and no one else's.
  */
-export function scopedDatacenter(dc: string, scope: { peer?: string; namespace?: string; partition?: string } | undefined): string {
-  if (scope === undefined || (scope.peer === undefined && scope.namespace === undefined && scope.partition === undefined)) return dc;
-  return `${scope.peer !== undefined ? `peer=${scope.peer}` : dc}|ns=${scope.namespace ?? ''}|ap=${scope.partition ?? ''}`;
+export function scopedDatacenter(dc: string, scope: { peer?: string; namespace?: string; partition?: string; gateway?: string } | undefined): string {
+  if (scope === undefined || (scope.peer === undefined && scope.namespace === undefined && scope.partition === undefined && scope.gateway === undefined)) return dc;
+  return `${scope.peer !== undefined ? `peer=${scope.peer}` : dc}|ns=${scope.namespace ?? ''}|ap=${scope.partition ?? ''}|via=${scope.gateway ?? ''}`;
 }

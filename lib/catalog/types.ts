@@ -64,9 +64,11 @@ export interface Scope {
   peer?: string;
   namespace?: string;
   partition?: string;
+  /** gateway asks for a service's Connect-capable endpoints (`.connect`) or its ingress gateways (`.ingress`) instead of its instances. */
+  gateway?: 'connect' | 'ingress';
 }
 
 /** isDefaultScope: no peer, and namespace and partition absent or "default" (what registries without them hold). */
 export function isDefaultScope(scope: Scope | undefined): boolean {
-  return scope === undefined || (scope.peer === undefined && (scope.namespace ?? 'default') === 'default' && (scope.partition ?? 'default') === 'default');
+  return scope === undefined || (scope.peer === undefined && scope.gateway === undefined && (scope.namespace ?? 'default') === 'default' && (scope.partition ?? 'default') === 'default');
 }

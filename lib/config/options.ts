@@ -42,6 +42,11 @@ export const OPTIONS = {
   'consul-cert': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_CERT'], help: 'client certificate (PEM) for an https:// Consul' },
   'consul-key': { kind: 'string', arg: 'FILE', env: ['CONSUL_CLIENT_KEY'], help: 'client key (PEM) for an https:// Consul' },
   'consul-wait': { kind: 'duration', arg: 'DURATION', default: '5m', help: 'longest wait of a blocking query (at most 10m)' },
+  'consul-kv-prefix': {
+    kind: 'string',
+    arg: 'PATH',
+    help: "with --consul: serve Registrator's consulkv backend, <PATH>/<service>/<id> = ip:port in Consul's KV store, instead of Consul's catalog",
+  },
   'consul-timeout': {
     kind: 'duration',
     arg: 'DURATION',

@@ -32,3 +32,6 @@ export class Sleeper {
     for (const done of [...this.pending]) done();
   }
 }
+
+/** DEFAULT_BACKOFF paces a Consul watch that fails: from 250 ms, doubling, at most 30 s. */
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };

@@ -45,6 +45,8 @@ export interface ScopeParams {
   peer?: string;
   ns?: string;
   partition?: string;
+  /** via reads /v1/health/connect/:service or /v1/health/ingress/:service instead of /v1/health/service/:service. */
+  via?: 'connect' | 'ingress';
 }
 
 // The client's own response-body middleware, for the one request built by hand below.
@@ -60,7 +62,7 @@ export class ConsulHttp {
    * client resolves [response, body], which its typings do not say. Bodies stay unknown
    * until consul-decode.ts has checked them.
    */
-  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters', Call>;
+  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters' | 'kvGet', Call>;
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
@@ -79,7 +81,7 @@ export class ConsulHttp {
       const query: Record<string, string> = {};
       for (const k of ['dc', 'peer', 'ns', 'partition', 'index', 'wait']) if (typeof opts[k] === 'string' && opts[k] !== '') query[k] = opts[k] as string;
       return (client as unknown as Papi)._get(
-        { name: 'health.service', path: '/health/service/{service}', params: { service: opts.service }, query, headers: o.token ? { 'x-consul-token': o.token } : {}, ctx: opts.ctx, timeout: opts.timeout },
+        { name: `health.${String(opts.via ?? 'service')}`, path: `/health/${String(opts.via ?? 'service')}/{service}`, params: { service: opts.service }, query, headers: o.token ? { 'x-consul-token': o.token } : {}, ctx: opts.ctx, timeout: opts.timeout },
         bodyMiddleware,
       );
     };
@@ -90,6 +92,8 @@ export class ConsulHttp {
       catalogNodes: client.catalog.node.list.bind(client.catalog.node),
       agentSelf: client.agent.self.bind(client.agent),
       datacenters: client.catalog.datacenters.bind(client.catalog),
+      // A missing prefix is a 404 with X-Consul-Index: the client resolves it with no body.
+      kvGet: client.kv.get.bind(client.kv),
     } as unknown as ConsulHttp['calls'];
   }
 
@@ -118,11 +122,15 @@ export class ConsulHttp {
   }
 
   healthService(service: string, dc: string, index: bigint, signal?: AbortSignal, scope?: ScopeParams): Promise<BlockingResult<unknown>> {
-    if (scope && (scope.peer !== undefined || scope.ns !== undefined || scope.partition !== undefined)) {
+    if (scope && (scope.peer !== undefined || scope.ns !== undefined || scope.partition !== undefined || scope.via !== undefined)) {
       // A peer's services are asked without a datacenter (Consul: one or the other).
       return this.call(this.calls.scopedHealthService, { service, ...(scope.peer !== undefined ? {} : { dc }), ...scope }, index, signal);
     }
     return this.call(this.calls.healthService, { service, dc }, index, signal);
+  }
+  /** kvTree reads every key under a KV prefix (?recurse); a prefix with no keys has no body. */
+  kvTree(key: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
+    return this.call(this.calls.kvGet, { key, recurse: true }, index, signal);
   }
   catalogServices(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
     return this.call(this.calls.catalogServices, { dc }, index, signal);

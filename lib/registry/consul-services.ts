@@ -85,7 +85,7 @@ export class ConsulServices {
    * refuses `ns` and `partition` with HTTP 400: that is no outage, and no instances.
    */
   service(dc: string, spelled: string, scope?: ScopeParams): Lookup<Instance[]> {
-    const where = scopedDatacenter(dc, scope && { peer: scope.peer, namespace: scope.ns, partition: scope.partition });
+    const where = scopedDatacenter(dc, scope && { peer: scope.peer, namespace: scope.ns, partition: scope.partition, gateway: scope.via });
     const key = `service/${where.toLowerCase()}/${spelled}`;
     const hit = this.cache.get(key);
     if (hit) return hit.value;

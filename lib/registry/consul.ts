@@ -7,7 +7,7 @@
 import type { Change } from '../catalog/changes.js';
 import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry, type Scope } from '../catalog/types.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
-import type { Backoff } from './backoff.js';
+import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { decodeAgentSelf, decodeDatacenters } from './consul-decode.js';
 import { ConsulDirectory } from './consul-directory.js';
@@ -31,7 +31,6 @@ export interface ConsulRegistryOptions extends ConsulHttpOptions {
   log: Logger;
 }
 
-const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 30000 };
 /** RECOVERY_JITTER_MS spreads the retries of every watch when Consul answers again. */
 const RECOVERY_JITTER_MS = 250;
 
@@ -225,12 +224,27 @@ export class ConsulRegistry implements Registry {
   }
 
   service(name: string, dc: string, scope?: Scope): Lookup<readonly Instance[] | undefined> {
+    if (scope?.gateway !== undefined) return this.gatewayService(name, dc, scope);
     if (scope !== undefined && (scope.peer !== undefined || scope.namespace !== undefined || scope.partition !== undefined)) return this.scopedService(name, dc, scope);
     return thenLookup(this.listed(dc), (dir) => {
       // Unknown names are answered from memory: the service list is watched.
       const spelled = dir?.service(name);
       if (!dir || spelled === undefined) return undefined;
       return this.services.service(dir.dc, spelled);
+    });
+  }
+
+  /**
+   * gatewayService reads a service's Connect-capable endpoints (/v1/health/connect) or
+   * ingress gateways (/v1/health/ingress), watched like its instances. Only for services
+   * in the watched list: an unknown name costs Consul nothing.
+   */
+  private gatewayService(name: string, dc: string, scope: Scope): Lookup<readonly Instance[] | undefined> {
+    if (scope.peer !== undefined || ((scope.namespace !== undefined || scope.partition !== undefined) && this.enterprise === false)) return undefined;
+    return thenLookup(this.listed(dc), (dir) => {
+      const spelled = dir?.service(name);
+      if (!dir || spelled === undefined) return undefined;
+      return thenLookup(this.services.service(dir.dc, spelled, { via: scope.gateway, ns: scope.namespace, partition: scope.partition }), (all) => (all.length > 0 ? all : undefined));
     });
   }
 

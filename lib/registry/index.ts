@@ -8,6 +8,7 @@ import type { ConsulConnection } from './consul-http.js';
 import type { EtcdConnection, EtcdSource } from './etcd-mirror.js';
 import { FileRegistry } from './file.js';
 import { RegistratorRegistry } from './registrator.js';
+import { ConsulKvMirror } from './consul-kv.js';
 import type { Registry } from './registry.js';
 import { SkyDnsSource } from './skydns.js';
 
@@ -20,6 +21,8 @@ export interface SourcesConfig {
   datacenter: string | undefined;
   cacheSize: number;
   cacheIdleMs: number;
+  /** consulKvPrefix reads Registrator's consulkv backend from Consul's KV store instead of Consul's catalog. */
+  consulKvPrefix?: string;
 }
 
 /** createRegistry makes the one registry of the Consul-style domain, if the config names one. */
@@ -32,6 +35,16 @@ export function createRegistry(config: SourcesConfig, log: Logger): Registry | u
       prefix: registrator.prefix,
       datacenter: config.datacenter ?? DEFAULT_DATACENTER,
       log,
+    });
+  }
+  if (config.consul && config.consulKvPrefix !== undefined) {
+    const consul = config.consul;
+    const prefix = config.consulKvPrefix;
+    return new RegistratorRegistry({
+      prefix: `/${prefix.replace(/^\/+/, '')}`,
+      datacenter: config.datacenter ?? DEFAULT_DATACENTER,
+      log,
+      mirror: { name: 'consul-kv', create: (sink, mirrorLog) => new ConsulKvMirror({ consul, prefix }, sink, mirrorLog) },
     });
   }
   if (config.consul) {

@@ -10,15 +10,16 @@ import { inParts, keyDir, nextTurn, RESET_PART, type EtcdConnection, type KeyMir
 import type { SourceStats } from './registry.js';
 import { SnapshotRegistry } from './snapshot-registry.js';
 
-/** RegistratorOptions configure the Registrator layout. */
-export interface RegistratorOptions {
-  connection: EtcdConnection;
-  api: EtcdApi;
+/**
+ * RegistratorOptions configure the Registrator layout: read from etcd (its etcd backend),
+ * or from another store through a mirror of its own (Consul's KV: the consulkv backend).
+ */
+export type RegistratorOptions = {
   prefix: string;
   datacenter: string;
   log: Logger;
   startTimeoutMs?: number;
-}
+} & ({ connection: EtcdConnection; api: EtcdApi } | { mirror: { name: string; create(sink: KeySink, log: Logger): KeyMirror } });
 
 /** parseAddress reads Registrator's `ip:port` or `[ipv6]:port`. */
 export function parseAddress(value: string): { ip: string; port: number } | undefined {
@@ -31,7 +32,7 @@ export function parseAddress(value: string): { ip: string; port: number } | unde
 
 /** RegistratorRegistry serves Registrator's flat etcd layout as a catalog. */
 export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
-  readonly name = 'etcd';
+  readonly name: string;
   private keys = new Map<string, string>();
   /** meanwhile records the changes made while a re-read is being copied in. */
   private meanwhile: [string, string | undefined][] | undefined;
@@ -44,8 +45,9 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
 
   constructor(private readonly o: RegistratorOptions) {
     super(o.datacenter);
-    this.log = o.log.child({ component: 'registry/etcd', layout: 'registrator', prefix: o.prefix });
-    this.mirror = createMirror(o.api, o.connection, o.prefix, this, this.log);
+    this.name = 'mirror' in o ? o.mirror.name : 'etcd';
+    this.log = o.log.child({ component: `registry/${this.name}`, layout: 'registrator', prefix: o.prefix });
+    this.mirror = 'mirror' in o ? o.mirror.create(this, this.log) : createMirror(o.api, o.connection, o.prefix, this, this.log);
   }
 
   reset(entries: ReadonlyMap<string, string>): void | Promise<void> {

@@ -14,7 +14,7 @@ export type ConsulQuery =
 
 const NAMESERVER_LABEL = 'ns';
 /** KIND_LABELS are the labels that name a kind of lookup; each is an empty non-terminal itself. */
-const KIND_LABELS = new Set(['service', 'node', 'addr']);
+const KIND_LABELS = new Set(['service', 'node', 'addr', 'connect', 'ingress']);
 /** LOCALITY_LABELS end the labelled forms' pairs, `<value>.<label>`, read from the right. */
 const LOCALITY_LABELS = new Set(['dc', 'peer', 'ns', 'ap']);
 
@@ -59,6 +59,7 @@ function parseLabelled(labels: readonly string[]): ConsulQuery | null | undefine
     }
     return { kind: 'service', service: before[before.length - 1]!, tag: before.length > 1 ? before.slice(0, -1).join('.') : undefined, dc, ...scoped };
   }
+  if ((kind === 'connect' || kind === 'ingress') && before.length === 1 && scope.peer === undefined) return { kind: 'service', service: before[0]!, tag: undefined, dc, scope: { ...scope, gateway: kind } };
   if (kind === 'node' && before.length > 0 && scope.peer === undefined && scope.namespace === undefined) return { kind: 'node', node: before.join('.'), dc, ...scoped };
   if (kind === 'addr' && before.length === 1 && Object.keys(scope).length === 0) {
     const address = fromHexAddr(before[0]!);
@@ -105,6 +106,10 @@ export function parseConsulName(labels: readonly string[]): ConsulQuery | undefi
         return { kind: 'service', service: front[front.length - 1]!, tag: front.length > 1 ? front.slice(0, -1).join('.') : undefined, dc };
       case 'node':
         return { kind: 'node', node: front.join('.'), dc };
+      case 'connect':
+      case 'ingress':
+        // <service>.connect / <service>.ingress: the service's Connect-capable endpoints or ingress gateways.
+        return front.length === 1 ? { kind: 'service', service: front[0]!, tag: undefined, dc, scope: { gateway: kind } } : undefined;
       case 'addr': {
         const address = front.length === 1 ? fromHexAddr(front[0]!) : undefined;
         return address === undefined ? undefined : { kind: 'addr', address, dc };

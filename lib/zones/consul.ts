@@ -14,6 +14,9 @@ import type { Registry } from '../registry/registry.js';
 import { parseConsulName } from './consul-names.js';
 import type { Zone, ZoneQuery } from './zone.js';
 
+/** RFC1035_PREFIX marks node meta whose TXT record is the bare value (Consul's convention). */
+const RFC1035_PREFIX = 'rfc1035-';
+
 /** ConsulZoneOptions configure one Consul-style zone. */
 export interface ConsulZoneOptions extends HealthPolicy {
   origin: string;
@@ -122,12 +125,12 @@ export class ConsulZone implements Zone {
   private nodeAnswer(q: ZoneQuery, node: CatalogNode | undefined): Answer {
     if (!node) return nxdomain(this.soa());
     const answers = addressAnswers(q.name, this.o.nodeTtl, [node.address], q.type);
-    if (q.type === RRType.TXT || q.type === RRType.ANY) {
-      // One TXT record per meta key, as Consul writes them.
-      for (const [k, v] of Object.entries(node.meta)) {
-        answers.push({ name: q.name, ttl: this.o.nodeTtl, type: 'TXT', strings: [`${k}=${v}`] });
-      }
-    }
+    // One TXT record per meta key, as Consul writes them: `key=value` (RFC 1464), or the
+    // bare value for keys prefixed `rfc1035-`. Asked for TXT (or ANY), they answer; with
+    // an address answer they come in ADDITIONAL, as Consul's enable_additional_node_meta_txt.
+    const txt: Rr[] = Object.entries(node.meta).map(([k, v]) => ({ name: q.name, ttl: this.o.nodeTtl, type: 'TXT', strings: [k.startsWith(RFC1035_PREFIX) ? v : `${k}=${v}`] }));
+    if (q.type === RRType.TXT || q.type === RRType.ANY) answers.push(...txt);
+    else if (answers.length > 0) return positive(answers, txt);
     return answers.length > 0 ? positive(answers) : nodata(this.soa());
   }
 }

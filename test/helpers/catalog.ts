@@ -6,6 +6,7 @@ export const testCatalog = {
     { name: 'node3', address: '10.0.0.3' },
     { name: 'Node6', address: 'fd00::6' },
     { name: 'hostnode', address: 'host.example.net' },
+    { name: 'metanode', address: '10.0.0.9', meta: { 'rfc1035-spf': 'v=spf1 -all', owner: 'team-a' } },
   ],
   services: [
     { name: 'web', id: 'web-1', node: 'node1', port: 8080, tags: ['http', 'v1'], weights: { passing: 10, warning: 1 } },

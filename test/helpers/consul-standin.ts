@@ -4,7 +4,11 @@
 // Catalog writes:   PUT /v1/catalog/register, PUT /v1/catalog/deregister
 // Agent writes:     PUT /v1/agent/service/register (what Registrator's consul backend calls),
 //                   PUT /v1/agent/service/deregister/:id, PUT /v1/agent/service/maintenance/:id?enable=
-// Reads:            GET /v1/health/service/:service, /v1/catalog/services, /v1/catalog/node/:node,
+// KV:               PUT/DELETE /v1/kv/:key, GET /v1/kv/:key[?recurse] (404 when nothing is there)
+// Config entries:   PUT /v1/config (ingress-gateway entries decide what /v1/health/ingress returns)
+// Reads:            GET /v1/health/service/:service, /v1/health/connect/:service (sidecar
+//                   proxies by Proxy.DestinationServiceName, and Connect-native instances),
+//                   /v1/health/ingress/:service, /v1/catalog/services, /v1/catalog/node/:node,
 //                   /v1/catalog/nodes, /v1/catalog/datacenters, /v1/agent/self
 // Cluster peering: ?peer= reads a peer's imported services (never with ?dc=).
 // Consul CE: the Enterprise parameters `ns` and `partition` (and the X-Consul-Namespace
@@ -50,6 +54,10 @@ interface Service {
   Port: number;
   Weights: { Passing: number; Warning: number };
   EnableTagOverride: boolean;
+  /** Kind is '' for a typical service, 'connect-proxy' for a sidecar, 'ingress-gateway' for a gateway. */
+  Kind: string;
+  Proxy?: { DestinationServiceName?: string };
+  Connect?: { Native?: boolean };
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -93,6 +101,9 @@ export class ConsulStandin {
   private readonly nodeIndex = new Map<string, number>();
   private servicesIndex = new Map<string, number>();
   private waiters = new Set<() => void>();
+  private readonly configEntries = new Map<string, Record<string, unknown>>();
+  private readonly kv = new Map<string, { value: Buffer; createIndex: number; modifyIndex: number }>();
+  private kvIndex = 1;
   private generation = 0;
   fault: Fault = 'none';
   /** delayMs slows every response down. */
@@ -222,6 +233,9 @@ export class ConsulStandin {
         Port: (svc.Port as number) ?? 0,
         Weights: { Passing: w?.Passing ?? 1, Warning: w?.Warning ?? 1 },
         EnableTagOverride: false,
+        Kind: (svc.Kind as string) ?? '',
+        ...(svc.Proxy ? { Proxy: svc.Proxy as Service['Proxy'] } : {}),
+        ...(svc.Connect ? { Connect: svc.Connect as Service['Connect'] } : {}),
         CreateIndex: this.index,
         ModifyIndex: this.index,
       });
@@ -287,11 +301,25 @@ export class ConsulStandin {
     return name;
   }
 
-  private healthService(dc: string, name: string, q: URLSearchParams): unknown[] {
+  /**
+   * healthService answers /v1/health/service/:name, and with `via` /v1/health/connect/:name
+   * (the sidecar proxies whose destination is the service, and its Connect-native
+   * instances) or /v1/health/ingress/:name (the ingress gateways whose config entry lists it).
+   */
+  private healthService(dc: string, name: string, q: URLSearchParams, via: 'service' | 'connect' | 'ingress' = 'service'): unknown[] {
     const out: unknown[] = [];
+    const want = name.toLowerCase();
+    const matches = (s: Service): boolean => {
+      if (via === 'connect') return (s.Kind === 'connect-proxy' && s.Proxy?.DestinationServiceName?.toLowerCase() === want) || (s.Service.toLowerCase() === want && s.Connect?.Native === true);
+      if (via === 'ingress') {
+        const entry = this.configEntries.get(`ingress-gateway/${s.Service}`) as { Listeners?: { Services?: { Name?: string }[] }[] } | undefined;
+        return s.Kind === 'ingress-gateway' && (entry?.Listeners ?? []).some((l) => (l.Services ?? []).some((x) => x.Name?.toLowerCase() === want));
+      }
+      return s.Service.toLowerCase() === want;
+    };
     for (const node of this.dcs.get(dc)!.values()) {
       for (const s of node.services.values()) {
-        if (s.Service.toLowerCase() !== name.toLowerCase()) continue;
+        if (!matches(s)) continue;
         if (q.has('tag') && !q.getAll('tag').every((t) => s.Tags.includes(t))) continue;
         const checks = [...node.checks.values()].filter((c) => c.ServiceID === '' || c.ServiceID === s.ID);
         if (q.get('passing') !== null && q.get('passing') !== 'false' && checks.some((c) => c.Status !== 'passing')) continue;
@@ -300,6 +328,15 @@ export class ConsulStandin {
       }
     }
     return out;
+  }
+
+  /** kvRead is GET /v1/kv/:key: the key, or with recurse every key under it; null when none (a 404). */
+  private kvRead(key: string, recurse: boolean): unknown[] | null {
+    const out = [...this.kv]
+      .filter(([k]) => (recurse ? k.startsWith(key) : k === key))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => ({ LockIndex: 0, Key: k, Flags: 0, Value: v.value.length > 0 ? v.value.toString('base64') : null, CreateIndex: v.createIndex, ModifyIndex: v.modifyIndex }));
+    return out.length > 0 ? out : null;
   }
 
   private catalogServices(dc: string): Record<string, string[]> {
@@ -329,11 +366,37 @@ export class ConsulStandin {
       const access = this.access(req, q);
       if (access !== 'all' && (req.method === 'PUT' || path.startsWith('/v1/agent/'))) throw new HttpError(403, 'Permission denied');
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (path.startsWith('/v1/kv/') && (req.method === 'PUT' || req.method === 'DELETE')) {
+        // KV writes (docs "KV Store"): the body is the raw value; DELETE ?recurse removes a prefix.
+        const key = decodeURIComponent(path.slice('/v1/kv/'.length));
+        const raw = await new Promise<Buffer>((resolve) => {
+          const parts: Buffer[] = [];
+          req.on('data', (d: Buffer) => parts.push(d));
+          req.on('end', () => resolve(Buffer.concat(parts)));
+        });
+        this.index++;
+        if (req.method === 'PUT') {
+          const old = this.kv.get(key);
+          this.kv.set(key, { value: raw, createIndex: old?.createIndex ?? this.index, modifyIndex: this.index });
+        } else {
+          for (const k of [...this.kv.keys()]) if (k === key || (q.has('recurse') && k.startsWith(key))) this.kv.delete(k);
+        }
+        this.kvIndex = this.index;
+        this.wake();
+        return send(res, 200, true);
+      }
       if (req.method === 'PUT') {
         const body = await readBody(req);
         if (path === '/v1/catalog/register') this.register(body);
         else if (path === '/v1/catalog/deregister') this.deregister(body);
         else if (path === '/v1/agent/service/register') this.agentRegister(body);
+        else if (path === '/v1/config') {
+          // Config entries (docs "Configuration Entries"): Kind and Name identify one.
+          if (typeof body.Kind !== 'string' || typeof body.Name !== 'string') throw new HttpError(400, 'Kind and Name are required');
+          this.index++;
+          this.configEntries.set(`${body.Kind}/${body.Name}`, body);
+          this.wake();
+        }
         else if (path.startsWith('/v1/agent/service/deregister/')) this.deregister({ Node: this.agentNode().Node, ServiceID: decodeURIComponent(path.split('/').pop()!) });
         else if (path.startsWith('/v1/agent/service/maintenance/')) {
           const id = decodeURIComponent(path.split('/').pop()!);
@@ -369,6 +432,16 @@ export class ConsulStandin {
       if (path.startsWith('/v1/health/service/')) {
         const name = decodeURIComponent(path.slice('/v1/health/service/'.length));
         resource = () => ({ index: this.serviceIndex.get(`${dc}/${this.spelling(dc, name)}`) ?? this.servicesIndex.get(dc) ?? this.index, body: this.healthService(dc, name, q) });
+      } else if (path.startsWith('/v1/health/connect/') || path.startsWith('/v1/health/ingress/')) {
+        // Indexed by the whole catalog: any write may change which proxies or gateways serve a name.
+        const via = path.startsWith('/v1/health/connect/') ? 'connect' : 'ingress';
+        const name = decodeURIComponent(path.slice(`/v1/health/${via}/`.length));
+        resource = () => ({ index: this.index, body: this.healthService(dc, name, q, via) });
+      } else if (path.startsWith('/v1/kv/')) {
+        // The KV index: the last write anywhere in the store (Consul's is the prefix's,
+        // tombstones included; a later one only wakes a reader early, which readers allow for).
+        const key = decodeURIComponent(path.slice('/v1/kv/'.length));
+        resource = () => ({ index: this.kvIndex, body: this.kvRead(key, q.has('recurse')) });
       } else if (path === '/v1/catalog/services') {
         resource = () => ({ index: this.servicesIndex.get(dc) ?? this.index, body: this.catalogServices(dc) });
       } else if (path.startsWith('/v1/catalog/node/')) {
@@ -399,6 +472,12 @@ export class ConsulStandin {
       if (this.fault === 'garbage') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"Node": [garbage');
+        return;
+      }
+      // A KV read of nothing is a 404, with the index set for blocking.
+      if (path.startsWith('/v1/kv/') && body === null) {
+        res.writeHead(404);
+        res.end();
         return;
       }
       send(res, 200, body);

@@ -35,6 +35,7 @@ t.test('dig: SRV with glue, over UDP and TCP', async (t) => {
     t.same(sorted(r.additional), [
       '0a000103.addr.dc1.consul. 0 IN A 10.0.1.3',
       'node1.node.dc1.consul. 0 IN A 10.0.0.1',
+      'node1.node.dc1.consul. 0 IN TXT "rack=a"',
       'node2.node.dc1.consul. 0 IN A 10.0.0.2',
     ]);
   }

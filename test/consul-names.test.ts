@@ -27,27 +27,30 @@ const webGlue = [
   'node2.node.dc1.consul. 0 IN A 10.0.0.2',
   '0a000103.addr.dc1.consul. 0 IN A 10.0.1.3',
 ];
+// A target named by its node carries the node's meta in ADDITIONAL (Consul: enable_additional_node_meta_txt).
+const node1Meta = 'node1.node.dc1.consul. 0 IN TXT "rack=a"';
+const webExtra = [...webGlue, node1Meta];
 
 // The IPv6 reverse name of fd00::6, nibble by nibble (RFC 3596 §2.5).
 const v6rev = `${'fd000000000000000000000000000006'.split('').reverse().join('.')}.ip6.arpa`;
 
 const cases: Case[] = [
   // Services: SRV with glue, weights by health, dedup on node+address+port, critical left out.
-  { name: 'RFC 2782 SRV lists healthy instances, warning ones with the warning weight', q: ['_web._tcp.service.consul', 'SRV'], answer: webSrv('_web._tcp.service.consul'), additional: webGlue },
-  { name: 'SRV on the plain service name', q: ['web.service.consul', 'SRV'], answer: webSrv('web.service.consul'), additional: webGlue },
-  { name: 'RFC 2782 form without .service', q: ['_web._tcp.consul', 'SRV'], answer: webSrv('_web._tcp.consul'), additional: webGlue },
-  { name: 'RFC 2782 form with a datacenter', q: ['_web._tcp.service.dc1.consul', 'SRV'], answer: webSrv('_web._tcp.service.dc1.consul'), additional: webGlue },
+  { name: 'RFC 2782 SRV lists healthy instances, warning ones with the warning weight', q: ['_web._tcp.service.consul', 'SRV'], answer: webSrv('_web._tcp.service.consul'), additional: webExtra },
+  { name: 'SRV on the plain service name', q: ['web.service.consul', 'SRV'], answer: webSrv('web.service.consul'), additional: webExtra },
+  { name: 'RFC 2782 form without .service', q: ['_web._tcp.consul', 'SRV'], answer: webSrv('_web._tcp.consul'), additional: webExtra },
+  { name: 'RFC 2782 form with a datacenter', q: ['_web._tcp.service.dc1.consul', 'SRV'], answer: webSrv('_web._tcp.service.dc1.consul'), additional: webExtra },
   { name: 'A lists each distinct address once', q: ['web.service.consul', 'A'], answer: ['web.service.consul. 0 IN A 10.0.0.1', 'web.service.consul. 0 IN A 10.0.0.2', 'web.service.consul. 0 IN A 10.0.1.3'] },
   { name: 'ANY gives the addresses', q: ['web.service.consul', 'ANY'], answer: ['web.service.consul. 0 IN A 10.0.0.1', 'web.service.consul. 0 IN A 10.0.0.2', 'web.service.consul. 0 IN A 10.0.1.3'] },
   { name: 'AAAA of an IPv4-only service is NODATA', q: ['web.service.consul', 'AAAA'], answer: [], authority: [SOA] },
   { name: 'MX of a service is NODATA', q: ['web.service.consul', 'MX'], answer: [], authority: [SOA] },
   { name: 'the datacenter form', q: ['web.service.dc1.consul', 'A'], answer: ['web.service.dc1.consul. 0 IN A 10.0.0.1', 'web.service.dc1.consul. 0 IN A 10.0.0.2', 'web.service.dc1.consul. 0 IN A 10.0.1.3'] },
   // Tags.
-  { name: 'a tag filters instances', q: ['http.web.service.consul', 'SRV'], answer: ['http.web.service.consul. 0 IN SRV 1 10 8080 node1.node.dc1.consul.', 'http.web.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.'], additional: webGlue.slice(0, 2) },
+  { name: 'a tag filters instances', q: ['http.web.service.consul', 'SRV'], answer: ['http.web.service.consul. 0 IN SRV 1 10 8080 node1.node.dc1.consul.', 'http.web.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.'], additional: [...webGlue.slice(0, 2), node1Meta] },
   { name: 'a tag with a datacenter', q: ['v2.web.service.dc1.consul', 'SRV'], answer: ['v2.web.service.dc1.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.', 'v2.web.service.dc1.consul. 0 IN SRV 1 1 8081 0a000103.addr.dc1.consul.'], additional: webGlue.slice(1) },
   { name: 'RFC 2782 protocol other than _tcp is a tag', q: ['_web._v2.service.consul', 'SRV'], answer: ['_web._v2.service.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.', '_web._v2.service.consul. 0 IN SRV 1 1 8081 0a000103.addr.dc1.consul.'], additional: webGlue.slice(1) },
-  { name: 'labels in front of the service join into one tag', q: ['v1.primary.db.service.consul', 'SRV'], answer: ['v1.primary.db.service.consul. 0 IN SRV 1 1 5432 node1.node.dc1.consul.'], additional: ['node1.node.dc1.consul. 0 IN A 10.0.0.1'] },
-  { name: 'SRV priorities come from the registry', q: ['db.service.consul', 'SRV'], answer: ['db.service.consul. 0 IN SRV 1 1 5432 node1.node.dc1.consul.', 'db.service.consul. 0 IN SRV 2 1 5432 node2.node.dc1.consul.'], additional: ['node1.node.dc1.consul. 0 IN A 10.0.0.1', 'node2.node.dc1.consul. 0 IN A 10.0.0.2'] },
+  { name: 'labels in front of the service join into one tag', q: ['v1.primary.db.service.consul', 'SRV'], answer: ['v1.primary.db.service.consul. 0 IN SRV 1 1 5432 node1.node.dc1.consul.'], additional: ['node1.node.dc1.consul. 0 IN A 10.0.0.1', node1Meta] },
+  { name: 'SRV priorities come from the registry', q: ['db.service.consul', 'SRV'], answer: ['db.service.consul. 0 IN SRV 1 1 5432 node1.node.dc1.consul.', 'db.service.consul. 0 IN SRV 2 1 5432 node2.node.dc1.consul.'], additional: ['node1.node.dc1.consul. 0 IN A 10.0.0.1', 'node2.node.dc1.consul. 0 IN A 10.0.0.2', node1Meta] },
   { name: 'tags match case-insensitively', q: ['CANARY.mixed.service.consul', 'A'], answer: ['CANARY.mixed.service.consul. 0 IN A 10.0.0.2'] },
   // IPv6 and hostnames.
   { name: 'AAAA of an IPv6 service', q: ['api.service.consul', 'AAAA'], answer: ['api.service.consul. 0 IN AAAA fd00::6', 'api.service.consul. 0 IN AAAA fd00::7'] },
@@ -87,7 +90,7 @@ const cases: Case[] = [
   { name: 'a suffix of no tag is NXDOMAIN', q: ['lue.db.service.consul', 'A'], rcode: 'NXDOMAIN', answer: [], authority: [SOA] },
   // The labelled forms (Consul 1.17 docs): .<dc>.dc, .<peer>.peer, .<ns>.ns, .<partition>.ap.
   { name: 'labelled: a service in a datacenter', q: ['web.service.dc1.dc.consul', 'A'], answer: ['web.service.dc1.dc.consul. 0 IN A 10.0.0.1', 'web.service.dc1.dc.consul. 0 IN A 10.0.0.2', 'web.service.dc1.dc.consul. 0 IN A 10.0.1.3'] },
-  { name: 'labelled: RFC 2782 in a datacenter', q: ['_web._tcp.service.dc1.dc.consul', 'SRV'], answer: webSrv('_web._tcp.service.dc1.dc.consul'), additional: webGlue },
+  { name: 'labelled: RFC 2782 in a datacenter', q: ['_web._tcp.service.dc1.dc.consul', 'SRV'], answer: webSrv('_web._tcp.service.dc1.dc.consul'), additional: webExtra },
   { name: 'labelled: a tag in a datacenter', q: ['v2.web.service.dc1.dc.consul', 'SRV'], answer: ['v2.web.service.dc1.dc.consul. 0 IN SRV 1 10 8080 node2.node.dc1.consul.', 'v2.web.service.dc1.dc.consul. 0 IN SRV 1 1 8081 0a000103.addr.dc1.consul.'], additional: webGlue.slice(1) },
   { name: 'labelled: a node in a datacenter', q: ['node2.node.dc1.dc.consul', 'A'], answer: ['node2.node.dc1.dc.consul. 0 IN A 10.0.0.2'] },
   { name: 'labelled: an .addr name in a datacenter', q: ['0a000103.addr.dc1.dc.consul', 'A'], answer: ['0a000103.addr.dc1.dc.consul. 0 IN A 10.0.1.3'] },
@@ -134,7 +137,7 @@ const cases: Case[] = [
   { name: 'A at the apex is NODATA', q: ['consul', 'A'], answer: [], authority: [SOA] },
   { name: 'the nameserver name has our address', q: ['ns.consul', 'A'], answer: ['ns.consul. 0 IN A 127.0.0.1'] },
   // Case and zones.
-  { name: 'owner names echo the question case', q: ['_WEB._Tcp.Service.CONSUL', 'SRV'], answer: webSrv('_WEB._Tcp.Service.CONSUL'), additional: webGlue },
+  { name: 'owner names echo the question case', q: ['_WEB._Tcp.Service.CONSUL', 'SRV'], answer: webSrv('_WEB._Tcp.Service.CONSUL'), additional: webExtra },
   { name: 'a name outside every zone is REFUSED without recursors', q: ['example.com', 'A'], rcode: 'REFUSED', answer: [], authority: [], aa: false },
 ];
 

@@ -33,6 +33,8 @@ export interface Instance {
   /** priority is the SRV priority, 1 by default. */
   priority: number;
   health: Health;
+  /** nodeMeta is the node's meta, where the registry has it: TXT in ADDITIONAL of answers naming the node. */
+  nodeMeta?: Readonly<Record<string, string>>;
 }
 
 /** ReverseEntry is what is known at one IP address. */

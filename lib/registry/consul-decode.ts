@@ -74,6 +74,7 @@ export function decodeHealthService(body: unknown, onSkip: (why: string) => void
       weights: { passing: weight(w.Passing, 1), warning: weight(w.Warning, 1) },
       priority: 1,
       health: worstHealth(isObject(entry) ? entry.Checks : undefined),
+      nodeMeta: stringMap(node.Meta),
     });
   }
   return out;

@@ -161,6 +161,7 @@ export function validateCatalog(data: unknown, datacenter: string): CatalogData 
       weights: { ...DEFAULT_WEIGHTS, ...s.weights },
       priority: s.priority,
       health: s.health,
+      nodeMeta: node.meta,
     };
   });
   return { nodes: [...nodes.values()], instances };

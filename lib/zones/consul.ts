@@ -5,7 +5,7 @@ import type { Answer } from '../answer/answer.js';
 import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
-import { hasTagBelow, healthy, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
+import { hasTagBelow, healthy, metaTxt, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
 import { scopedDatacenter, type DataKey } from '../catalog/changes.js';
 import { thenLookup, type CatalogNode, type Instance, type Lookup, type Scope } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
@@ -13,9 +13,6 @@ import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
 import { parseConsulName } from './consul-names.js';
 import type { Zone, ZoneQuery } from './zone.js';
-
-/** RFC1035_PREFIX marks node meta whose TXT record is the bare value (Consul's convention). */
-const RFC1035_PREFIX = 'rfc1035-';
 
 /** ConsulZoneOptions configure one Consul-style zone. */
 export interface ConsulZoneOptions extends HealthPolicy {
@@ -128,7 +125,7 @@ export class ConsulZone implements Zone {
     // One TXT record per meta key, as Consul writes them: `key=value` (RFC 1464), or the
     // bare value for keys prefixed `rfc1035-`. Asked for TXT (or ANY), they answer; with
     // an address answer they come in ADDITIONAL, as Consul's enable_additional_node_meta_txt.
-    const txt: Rr[] = Object.entries(node.meta).map(([k, v]) => ({ name: q.name, ttl: this.o.nodeTtl, type: 'TXT', strings: [k.startsWith(RFC1035_PREFIX) ? v : `${k}=${v}`] }));
+    const txt = metaTxt(q.name, this.o.nodeTtl, node.meta);
     if (q.type === RRType.TXT || q.type === RRType.ANY) answers.push(...txt);
     else if (answers.length > 0) return positive(answers, txt);
     return answers.length > 0 ? positive(answers) : nodata(this.soa());

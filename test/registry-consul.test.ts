@@ -555,3 +555,42 @@ t.test('.connect and .ingress: sidecar proxies, Connect-native instances and ing
   t.pass('a new sidecar shows: watched by a blocking query');
   t.ok((consul.requests.get('/v1/health/connect/web blocking') ?? 0) >= 1, 'the blocking query on /v1/health/connect');
 });
+
+t.test('prepared queries: <query>.query names by name or ID, DNS.TTL, tags with !tag, OnlyPassing, failover to another datacenter and back, from memory', async (t) => {
+  const { consul, srv } = await withConsul(t, [], { otherDatacenters: ['dc2'] });
+  await consulPut(consul.url, '/v1/catalog/register', web('web-3', 'node3', '10.0.0.3', 'warning', { Tags: ['http', 'v2'] }));
+  await consulPut(consul.url, '/v1/catalog/register', { ...web('web-9', 'far1', '10.9.0.1', 'passing'), Datacenter: 'dc2' });
+  const create = async (def: Record<string, unknown>): Promise<string> => {
+    const res = await fetch(`${consul.url}/v1/query`, { method: 'POST', body: JSON.stringify(def) });
+    return ((await res.json()) as { ID: string }).ID;
+  };
+  const id = await create({ Name: 'q-web', Service: { Service: 'web', Failover: { Datacenters: ['dc2'] } }, DNS: { TTL: '10s' } });
+  await create({ Name: 'q-v1', Service: { Service: 'web', Tags: ['v1', '!v2'] } });
+  await create({ Name: 'q-passing', Service: { Service: 'web', OnlyPassing: true } });
+  const sorted = async (name: string, type: string, proto: 'udp' | 'tcp' = 'udp'): Promise<string[]> => [...(await query(srv.port, name, type, { proto })).answer].sort();
+  for (const proto of ['udp', 'tcp'] as const) {
+    t.same(await sorted('q-web.query.consul', 'A', proto), ['q-web.query.consul. 10 IN A 10.0.0.1', 'q-web.query.consul. 10 IN A 10.0.0.2', 'q-web.query.consul. 10 IN A 10.0.0.3'], `${proto}: by name, with the query's TTL`);
+    t.same(await sorted('_q-web._tcp.query.consul', 'SRV', proto), [
+      '_q-web._tcp.query.consul. 10 IN SRV 1 1 8080 node3.node.dc1.consul.',
+      '_q-web._tcp.query.consul. 10 IN SRV 1 10 8080 node1.node.dc1.consul.',
+      '_q-web._tcp.query.consul. 10 IN SRV 1 10 8080 node2.node.dc1.consul.',
+    ], `${proto}: RFC 2782 form`);
+  }
+  t.equal((await query(srv.port, `${id}.query.consul`, 'A')).answer.length, 3, 'by ID');
+  t.same(await sorted('q-v1.query.dc1.dc.consul', 'A'), ['q-v1.query.dc1.dc.consul. 0 IN A 10.0.0.1', 'q-v1.query.dc1.dc.consul. 0 IN A 10.0.0.2'], 'tags: v1 required, v2 excluded; labelled form; no DNS.TTL: the service TTL');
+  t.same(await sorted('q-passing.query.consul', 'A'), ['q-passing.query.consul. 0 IN A 10.0.0.1', 'q-passing.query.consul. 0 IN A 10.0.0.2'], 'OnlyPassing leaves the warning instance out');
+  t.equal((await query(srv.port, 'nope.query.consul', 'A')).rcode, 'NXDOMAIN', 'an unknown query');
+  t.equal((await query(srv.port, 'query.consul', 'A')).rcode, 'NOERROR', 'query.consul is an empty non-terminal');
+  const executes = [...consul.requests].filter(([k]) => k.startsWith('/v1/query/q-web/execute')).reduce((n, [, c]) => n + c, 0);
+  for (let i = 0; i < 10; i++) await query(srv.port, 'q-web.query.consul', 'A');
+  t.equal([...consul.requests].filter(([k]) => k.startsWith('/v1/query/q-web/execute')).reduce((n, [, c]) => n + c, 0), executes, 'answers come from memory');
+  // Every local instance critical: Consul fails over to dc2, and srvdns hears of it through the service's watch.
+  for (const [i, node, ip] of [['web-1', 'node1', '10.0.0.1'], ['web-2', 'node2', '10.0.0.2'], ['web-3', 'node3', '10.0.0.3']] as const) {
+    await consulPut(consul.url, '/v1/catalog/register', web(i, node, ip, 'critical'));
+  }
+  await eventually(async () => expect((await sorted('_q-web._tcp.query.consul', 'SRV')).join() === '_q-web._tcp.query.consul. 10 IN SRV 1 10 8080 far1.node.dc2.consul.', 'failed over'), 3000, 10);
+  t.pass('failover: the instance in dc2, its target named in dc2');
+  await consulPut(consul.url, '/v1/catalog/register', web('web-1', 'node1', '10.0.0.1', 'passing'));
+  await eventually(async () => expect((await sorted('q-web.query.consul', 'A')).join() === 'q-web.query.consul. 10 IN A 10.0.0.1', 'back in dc1'), 3000, 10);
+  t.pass('and back when dc1 recovers');
+});

@@ -47,3 +47,8 @@ export function scopedDatacenter(dc: string, scope: { peer?: string; namespace?:
   if (scope === undefined || (scope.peer === undefined && scope.namespace === undefined && scope.partition === undefined && scope.gateway === undefined)) return dc;
   return `${scope.peer !== undefined ? `peer=${scope.peer}` : dc}|ns=${scope.namespace ?? ''}|ap=${scope.partition ?? ''}|via=${scope.gateway ?? ''}`;
 }
+
+/** queryDatacenter is the DataKey datacenter of a prepared query's answers in dc. */
+export function queryDatacenter(dc: string): string {
+  return `query=${dc}`;
+}

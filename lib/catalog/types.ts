@@ -74,3 +74,11 @@ export interface Scope {
 export function isDefaultScope(scope: Scope | undefined): boolean {
   return scope === undefined || (scope.peer === undefined && scope.gateway === undefined && (scope.namespace ?? 'default') === 'default' && (scope.partition ?? 'default') === 'default');
 }
+
+/** QueryResult is a prepared query's result: the instances Consul chose, in which datacenter (after any failover), and the query's DNS TTL when it sets one. */
+export interface QueryResult {
+  service: string;
+  instances: readonly Instance[];
+  datacenter: string;
+  ttl: number | undefined;
+}

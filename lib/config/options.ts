@@ -125,7 +125,7 @@ export const OPTIONS = {
     kind: 'string',
     arg: 'auto|batch|dgram',
     default: 'auto',
-    help: "how UDP is read and written: batch (recvmmsg/sendmmsg through srvdns's native part, built at install: about a third of the CPU per query), dgram (Node's), auto: batch when its native part is built and one process serves (no --workers), else dgram",
+    help: "how UDP is read and written: batch (recvmmsg/sendmmsg through srvdns's native part, built at install: less than half the CPU per cached query), dgram (Node's), auto: batch when its native part is built and one process serves (no --workers), else dgram",
   },
   'a-record-limit': {
     kind: 'integer',

@@ -1,7 +1,7 @@
 // Batched UDP for srvdns (lib/server/udp-batch.ts): one socket read with recvmmsg and
 // written with sendmmsg, JavaScript called once per batch of up to BATCH queries. Node's
 // dgram makes one recvmsg and one sendmsg per query and builds objects for each; this
-// measured 3x the CPU efficiency on the hot path (bench/RESULTS.md, "Batching").
+// measured 1.8-3x the CPU efficiency on the hot path (bench/RESULTS.md, "Batching").
 // Optional: srvdns falls back to dgram when this does not build or load.
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -62,7 +62,7 @@ export class ConsulHttp {
    * client resolves [response, body], which its typings do not say. Bodies stay unknown
    * until consul-decode.ts has checked them.
    */
-  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters' | 'kvGet', Call>;
+  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters' | 'kvGet' | 'queryExecute' | 'queryGet', Call>;
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
@@ -94,6 +94,8 @@ export class ConsulHttp {
       datacenters: client.catalog.datacenters.bind(client.catalog),
       // A missing prefix is a 404 with X-Consul-Index: the client resolves it with no body.
       kvGet: client.kv.get.bind(client.kv),
+      queryExecute: client.query.execute.bind(client.query),
+      queryGet: client.query.get.bind(client.query),
     } as unknown as ConsulHttp['calls'];
   }
 
@@ -137,6 +139,10 @@ export class ConsulHttp {
   }
   catalogNodes(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
     return this.call(this.calls.catalogNodes, { dc }, index, signal);
+  }
+  /** executeQuery runs a prepared query (by name or ID) in dc. */
+  async executeQuery(query: string, dc: string): Promise<unknown> {
+    return (await this.call(this.calls.queryExecute, { query, dc }, 0n)).body;
   }
   async agentSelf(): Promise<unknown> {
     return (await this.call(this.calls.agentSelf, {}, 0n)).body;

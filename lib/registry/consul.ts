@@ -5,7 +5,7 @@
 // share: the local datacenter, the datacenter list, liveness (for the staleness rule,
 // staleness.ts), logging, and recovery after an outage.
 import type { Change } from '../catalog/changes.js';
-import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type ReverseEntry, type Scope } from '../catalog/types.js';
+import { DEFAULT_DATACENTER, thenLookup, type CatalogNode, type Instance, type Lookup, type QueryResult, type ReverseEntry, type Scope } from '../catalog/types.js';
 import { LogLimiter, redact, type Logger } from '../log.js';
 import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
@@ -13,6 +13,7 @@ import { decodeAgentSelf, decodeDatacenters } from './consul-decode.js';
 import { ConsulDirectory } from './consul-directory.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
 import { ConsulServices } from './consul-services.js';
+import { PreparedQueries } from './consul-queries.js';
 import { firstSyncOrTimeout } from './connect.js';
 import { RegistryUnavailable, type Registry, type SourceStats } from './registry.js';
 import { Liveness } from './staleness.js';
@@ -50,6 +51,7 @@ export class ConsulRegistry implements Registry {
   private readonly skipped = new Set<string>();
   private readonly warned = new Set<string>();
   private readonly logLimiter = new LogLimiter();
+  private readonly queries: PreparedQueries;
   /** enterprise is false once Consul refused `ns`/`partition` (CE); undefined until asked. */
   private enterprise: boolean | undefined;
   /** errors counts failed requests to Consul, for metrics. */
@@ -65,6 +67,13 @@ export class ConsulRegistry implements Registry {
     });
     this.log = o.log.child({ component: 'registry/consul', url: redact(o.url) });
     this.localDc = o.datacenter ?? DEFAULT_DATACENTER;
+    this.queries = new PreparedQueries(this.http, o.cacheSize, {
+      ok: () => this.ok(),
+      failed: (what, err) => this.failed(what, err),
+      skip: (why) => this.skip(why),
+      notify: (change) => this.notify(change),
+      watch: (service, dc) => void Promise.resolve(this.service(service, dc)).catch(() => undefined),
+    });
     this.services = new ConsulServices(this.http, { cacheSize: o.cacheSize, cacheIdleMs: o.cacheIdleMs, watch: this.watchOptions() }, {
       ok: () => this.ok(),
       failed: (what, err) => this.failed(what, err),
@@ -105,6 +114,11 @@ export class ConsulRegistry implements Registry {
 
   private notify(change: Change): void {
     for (const l of this.listeners) l(change);
+    this.queries?.changed(change);
+  }
+
+  preparedQuery(name: string, dc: string): Lookup<QueryResult | undefined> {
+    return thenLookup(this.hasDatacenter(dc), (known) => (known ? this.queries.get(name, dc) : undefined));
   }
 
   /** ok records an answer from Consul; the first after an outage wakes every watch waiting in backoff. */
@@ -163,6 +177,7 @@ export class ConsulRegistry implements Registry {
     this.stopped = true;
     for (const d of this.directories.values()) d.stop();
     this.services.stop();
+    this.queries.stop();
     this.http.close();
   }
 

@@ -1,7 +1,7 @@
 // The one interface every registry backend implements (file, Consul, etcd). A registry
 // returns data — instances and nodes — never DNS messages; lib/answer/ builds records.
 import type { Change } from '../catalog/changes.js';
-import type { CatalogNode, Instance, Lookup, ReverseEntry, Scope } from '../catalog/types.js';
+import type { CatalogNode, Instance, Lookup, QueryResult, ReverseEntry, Scope } from '../catalog/types.js';
 
 /** Source is anything srvdns reads a registry through (a Registry, an etcd SkyDNS source): started first, stopped last. */
 export interface Source {
@@ -39,6 +39,8 @@ export interface Registry extends Source {
   node(name: string, dc: string, scope?: Scope): Lookup<CatalogNode | undefined>;
   /** reverse returns what is known at a canonical IP address in the local datacenter. */
   reverse(ip: string): Lookup<ReverseEntry>;
+  /** preparedQuery executes a prepared query by name or ID in dc (Consul only); undefined when there is no such query. */
+  preparedQuery?(name: string, dc: string): Lookup<QueryResult | undefined>;
 }
 
 /** SourceStats describe a registry or etcd source for metrics. */

@@ -9,14 +9,23 @@ export type ConsulQuery =
   | { kind: 'service'; service: string; tag: string | undefined; dc: string | undefined; scope?: Scope }
   | { kind: 'node'; node: string; dc: string | undefined; scope?: Scope }
   | { kind: 'addr'; address: string; dc: string | undefined }
+  /** query is a prepared query, by name or ID. */
+  | { kind: 'query'; query: string; dc: string | undefined }
   /** ent is an empty non-terminal (RFC 8020 §2): it exists because names exist below it, in dc when given. */
   | { kind: 'ent'; dc: string | undefined };
 
 const NAMESERVER_LABEL = 'ns';
 /** KIND_LABELS are the labels that name a kind of lookup; each is an empty non-terminal itself. */
-const KIND_LABELS = new Set(['service', 'node', 'addr', 'connect', 'ingress']);
+const KIND_LABELS = new Set(['service', 'node', 'addr', 'connect', 'ingress', 'query']);
 /** LOCALITY_LABELS end the labelled forms' pairs, `<value>.<label>`, read from the right. */
 const LOCALITY_LABELS = new Set(['dc', 'peer', 'ns', 'ap']);
+
+/** queryName reads `<query>` or `_<query>._tcp` in front of `.query`. */
+function queryName(front: readonly string[]): string | undefined {
+  if (front.length === 1 && front[0] !== '') return front[0];
+  if (front.length === 2 && front[0]!.startsWith('_') && front[1] === '_tcp' && front[0]!.length > 1) return front[0]!.slice(1);
+  return undefined;
+}
 
 /**
  * parseLabelled reads Consul's labelled forms: `[<tag>.]<service>.service` or
@@ -59,6 +68,10 @@ function parseLabelled(labels: readonly string[]): ConsulQuery | null | undefine
     }
     return { kind: 'service', service: before[before.length - 1]!, tag: before.length > 1 ? before.slice(0, -1).join('.') : undefined, dc, ...scoped };
   }
+  if (kind === 'query' && Object.keys(scope).length === 0) {
+    const name = queryName(before);
+    return name === undefined ? undefined : { kind: 'query', query: name, dc };
+  }
   if ((kind === 'connect' || kind === 'ingress') && before.length === 1 && scope.peer === undefined) return { kind: 'service', service: before[0]!, tag: undefined, dc, scope: { ...scope, gateway: kind } };
   if (kind === 'node' && before.length > 0 && scope.peer === undefined && scope.namespace === undefined) return { kind: 'node', node: before.join('.'), dc, ...scoped };
   if (kind === 'addr' && before.length === 1 && Object.keys(scope).length === 0) {
@@ -79,6 +92,11 @@ export function parseConsulName(labels: readonly string[]): ConsulQuery | undefi
   const labelled = parseLabelled(labels);
   if (labelled !== undefined) return labelled ?? undefined;
   // RFC 2782: _service._proto[.service][.dc]; _tcp means "any tag", other protocols are tags.
+  // _query._tcp.query[.dc]: a prepared query.
+  if (labels.length >= 3 && labels[2] === 'query' && labels.length <= 4) {
+    const name = queryName(labels.slice(0, 2));
+    if (name !== undefined) return { kind: 'query', query: name, dc: labels[3] };
+  }
   if (labels.length >= 2 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) {
     let rest = labels.slice(2);
     if (rest[0] === 'service') rest = rest.slice(1);
@@ -106,6 +124,11 @@ export function parseConsulName(labels: readonly string[]): ConsulQuery | undefi
         return { kind: 'service', service: front[front.length - 1]!, tag: front.length > 1 ? front.slice(0, -1).join('.') : undefined, dc };
       case 'node':
         return { kind: 'node', node: front.join('.'), dc };
+      case 'query': {
+        const name = queryName(front);
+        if (name !== undefined) return { kind: 'query', query: name, dc };
+        break;
+      }
       case 'connect':
       case 'ingress':
         // <service>.connect / <service>.ingress: the service's Connect-capable endpoints or ingress gateways.

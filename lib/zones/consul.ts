@@ -6,8 +6,8 @@ import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
 import { hasTagBelow, healthy, metaTxt, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
-import { scopedDatacenter, type DataKey } from '../catalog/changes.js';
-import { thenLookup, type CatalogNode, type Instance, type Lookup, type Scope } from '../catalog/types.js';
+import { queryDatacenter, scopedDatacenter, type DataKey } from '../catalog/changes.js';
+import { thenLookup, type CatalogNode, type Instance, type Lookup, type QueryResult, type Scope } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 import type { Registry } from '../registry/registry.js';
@@ -50,6 +50,7 @@ export class ConsulZone implements Zone {
     const dc = (d: string | undefined): string => d ?? this.o.registry.datacenter();
     if (parsed?.kind === 'service') return { kind: 'service', datacenter: scopedDatacenter(dc(parsed.dc), parsed.scope), name: parsed.service };
     if (parsed?.kind === 'node') return { kind: 'node', datacenter: scopedDatacenter(dc(parsed.dc), parsed.scope), name: parsed.node };
+    if (parsed?.kind === 'query') return { kind: 'service', datacenter: queryDatacenter(dc(parsed.dc)), name: parsed.query };
     return { kind: 'static', origin: this.origin };
   }
 
@@ -76,6 +77,11 @@ export class ConsulZone implements Zone {
         );
       case 'node':
         return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc, parsed.scope), (node) => this.nodeAnswer(q, node)));
+      case 'query': {
+        const run = this.o.registry.preparedQuery;
+        if (!run) return nxdomain(this.soa());
+        return this.withDc(parsed.dc, (dc) => thenLookup(run.call(this.o.registry, parsed.query, dc), (r) => (r ? this.queryAnswer(q, r) : nxdomain(this.soa()))));
+      }
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
       case 'ent':
@@ -116,6 +122,15 @@ export class ConsulZone implements Zone {
       // A peer's nodes are not ours to name: its targets are its addresses (.addr names).
       byAddress: scope?.peer !== undefined,
     });
+    return orNodata({ ...positive(answers, additional), weights }, this.soa());
+  }
+
+  /**
+   * queryAnswer answers a prepared query's result: the instances Consul chose, named in
+   * the datacenter they came from (after failover), with the query's DNS TTL when it sets one.
+   */
+  private queryAnswer(q: ZoneQuery, r: QueryResult): Answer {
+    const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { zone: this.origin, dc: r.datacenter });
     return orNodata({ ...positive(answers, additional), weights }, this.soa());
   }
 

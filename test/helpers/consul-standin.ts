@@ -4,6 +4,8 @@
 // Catalog writes:   PUT /v1/catalog/register, PUT /v1/catalog/deregister
 // Agent writes:     PUT /v1/agent/service/register (what Registrator's consul backend calls),
 //                   PUT /v1/agent/service/deregister/:id, PUT /v1/agent/service/maintenance/:id?enable=
+// Prepared queries: POST /v1/query, PUT /v1/query/:id, GET /v1/query[/:id], GET
+//                   /v1/query/:id-or-name/execute (Failover.Datacenters, OnlyPassing, Tags with !tag)
 // KV:               PUT/DELETE /v1/kv/:key, GET /v1/kv/:key[?recurse] (404 when nothing is there)
 // Config entries:   PUT /v1/config (ingress-gateway entries decide what /v1/health/ingress returns)
 // Reads:            GET /v1/health/service/:service, /v1/health/connect/:service (sidecar
@@ -102,6 +104,7 @@ export class ConsulStandin {
   private servicesIndex = new Map<string, number>();
   private waiters = new Set<() => void>();
   private readonly configEntries = new Map<string, Record<string, unknown>>();
+  private readonly queries = new Map<string, { ID: string; Name: string; Service: Record<string, unknown>; DNS: Record<string, unknown>; CreateIndex: number; ModifyIndex: number }>();
   private readonly kv = new Map<string, { value: Buffer; createIndex: number; modifyIndex: number }>();
   private kvIndex = 1;
   private generation = 0;
@@ -330,6 +333,40 @@ export class ConsulStandin {
     return out;
   }
 
+  /** findQuery finds a prepared query by ID or by name (exact). */
+  private findQuery(idOrName: string): { ID: string; Name: string; Service: Record<string, unknown>; DNS: Record<string, unknown> } | undefined {
+    return this.queries.get(idOrName) ?? [...this.queries.values()].find((x) => x.Name !== '' && x.Name === idOrName);
+  }
+
+  /**
+   * executeQuery runs a prepared query as Consul does: the service's instances in dc,
+   * critical ones never, warning ones unless OnlyPassing, every tag required and every
+   * `!tag` excluded (case-insensitive); none there, the Failover.Datacenters in order.
+   */
+  private executeQuery(def: { Service: Record<string, unknown>; DNS: Record<string, unknown> }, dc: string, limit: number): unknown {
+    const svc = def.Service;
+    const tags = ((svc.Tags as string[] | undefined) ?? []).map((t) => t.toLowerCase());
+    const run = (where: string): unknown[] =>
+      (this.healthService(where, svc.Service as string, new URLSearchParams()) as { Service: Service; Checks: Check[] }[]).filter((e) => {
+        const statuses = e.Checks.map((c) => c.Status);
+        if (statuses.includes('critical') || (svc.OnlyPassing === true && statuses.includes('warning'))) return false;
+        const have = e.Service.Tags.map((t) => t.toLowerCase());
+        return tags.every((t) => (t.startsWith('!') ? !have.includes(t.slice(1)) : have.includes(t)));
+      });
+    let nodes = run(dc);
+    let datacenter = dc;
+    let failovers = 0;
+    const failover = ((svc.Failover as { Datacenters?: string[] } | undefined)?.Datacenters ?? []).filter((d) => this.dcs.has(d) && d !== dc);
+    for (const other of failover) {
+      if (nodes.length > 0) break;
+      failovers++;
+      nodes = run(other);
+      datacenter = other;
+    }
+    if (limit > 0) nodes = nodes.slice(0, limit);
+    return { Service: svc.Service, Nodes: nodes, DNS: { TTL: (def.DNS.TTL as string) ?? '' }, Datacenter: datacenter, Failovers: failovers, Index: this.index };
+  }
+
   /** kvRead is GET /v1/kv/:key: the key, or with recurse every key under it; null when none (a 404). */
   private kvRead(key: string, recurse: boolean): unknown[] | null {
     const out = [...this.kv]
@@ -385,6 +422,25 @@ export class ConsulStandin {
         this.wake();
         return send(res, 200, true);
       }
+      if (req.method === 'POST' && path === '/v1/query') {
+        // Prepared queries (docs "Prepared Query HTTP Endpoint"): create returns the ID.
+        const body = await readBody(req);
+        const svc = body.Service as Record<string, unknown> | undefined;
+        if (!svc || typeof svc.Service !== 'string') throw new HttpError(400, 'Must provide a Service name to query');
+        this.index++;
+        const id = `00000000-0000-4000-8000-${String(this.index).padStart(12, '0')}`;
+        this.queries.set(id, { ID: id, Name: (body.Name as string) ?? '', Service: svc, DNS: (body.DNS as Record<string, unknown>) ?? {}, CreateIndex: this.index, ModifyIndex: this.index });
+        return send(res, 200, { ID: id });
+      }
+      if (req.method === 'PUT' && path.startsWith('/v1/query/')) {
+        const id = decodeURIComponent(path.slice('/v1/query/'.length));
+        const old = this.queries.get(id);
+        if (!old) throw new HttpError(404, 'Query not found');
+        const body = await readBody(req);
+        this.index++;
+        this.queries.set(id, { ...old, Name: (body.Name as string) ?? old.Name, Service: (body.Service as Record<string, unknown>) ?? old.Service, DNS: (body.DNS as Record<string, unknown>) ?? old.DNS, ModifyIndex: this.index });
+        return send(res, 200, true);
+      }
       if (req.method === 'PUT') {
         const body = await readBody(req);
         if (path === '/v1/catalog/register') this.register(body);
@@ -428,6 +484,16 @@ export class ConsulStandin {
       if (path === '/v1/agent/self') return send(res, 200, { Config: { Datacenter: this.datacenter, NodeName: this.agentNode().Node }, Member: {} });
       if (path === '/v1/catalog/datacenters') return send(res, 200, [...this.dcs.keys()].filter((k) => !k.startsWith('peer:')));
       if (!this.dcs.has(dc)) throw new HttpError(500, 'No path to datacenter');
+      // Prepared queries are not blocking reads.
+      if (path === '/v1/query') return send(res, 200, [...this.queries.values()]);
+      if (path.startsWith('/v1/query/')) {
+        const rest = decodeURIComponent(path.slice('/v1/query/'.length));
+        const execute = rest.endsWith('/execute');
+        const q1 = this.findQuery(execute ? rest.slice(0, -'/execute'.length) : rest);
+        if (!q1) throw new HttpError(404, 'Query not found');
+        if (!execute) return send(res, 200, [q1]);
+        return send(res, 200, this.executeQuery(q1, dc, Number(q.get('limit') ?? 0)));
+      }
       let resource: () => { index: number; body: unknown };
       if (path.startsWith('/v1/health/service/')) {
         const name = decodeURIComponent(path.slice('/v1/health/service/'.length));

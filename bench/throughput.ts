@@ -64,7 +64,9 @@ if (spawnSync('dnsperf', ['-h']).error) {
 }
 
 const demo = join(dir, 'demo.json');
-writeFileSync(demo, JSON.stringify(testCatalog));
+// The demo catalog, and `even`: three instances of equal weights (web's are 10/10/1).
+const even = ['node1', 'node2', 'node3'].map((node, i) => ({ name: 'even', id: `even-${i}`, node, port: 9000 + i }));
+writeFileSync(demo, JSON.stringify({ ...testCatalog, services: [...testCatalog.services, ...even] }));
 
 // 1. Cached answers against their floors (and Knot), alternated. Each floor sends the
 // bytes srvdns sends to dnsperf's own query (RD set, no EDNS); after the run the floor's
@@ -116,6 +118,11 @@ report(`srvdns TCP SRV (persistent connections): ${fmt(tcp)}`);
 const withMetrics = await srvdns(demo, ['--metrics', '127.0.0.1:0']);
 dnsperf(withMetrics.port, withMetrics.pid, 'web.service.consul SRV\n', [], 1); // warm-up
 const [off, on] = alternate([() => dnsperf(base.port, base.pid, 'web.service.consul SRV\n'), () => dnsperf(withMetrics.port, withMetrics.pid, 'web.service.consul SRV\n')]) as [Perf, Perf];
+// Weights: the weighted web answer against the unweighted even one, A and SRV, alternated.
+for (const type of ['A', 'SRV']) {
+  const [weighted, unweighted] = alternate([() => dnsperf(base.port, base.pid, `web.service.consul ${type}\n`), () => dnsperf(base.port, base.pid, `even.service.consul ${type}\n`)]) as [Perf, Perf];
+  report(`srvdns ${type} weighted (web, 10/10/1) vs unweighted (even, equal weights), cached: ${fmt(weighted)} vs ${fmt(unweighted)}: ${((weighted.cpuUs / unweighted.cpuUs - 1) * 100).toFixed(1)}% by CPU/query`);
+}
 await base.stop();
 await withMetrics.stop();
 report(`srvdns UDP SRV with --metrics: ${fmt(on)} vs ${fmt(off)} without: cost ${((on.cpuUs / off.cpuUs - 1) * 100).toFixed(1)}% by CPU/query, ${((1 - on.qps / off.qps) * 100).toFixed(1)}% by q/s (target <= 5%)`);

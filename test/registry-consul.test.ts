@@ -594,3 +594,21 @@ t.test('prepared queries: <query>.query names by name or ID, DNS.TTL, tags with 
   await eventually(async () => expect((await sorted('q-web.query.consul', 'A')).join() === 'q-web.query.consul. 10 IN A 10.0.0.1', 'back in dc1'), 3000, 10);
   t.pass('and back when dc1 recovers');
 });
+
+t.test('prepared queries with Near "_ip": sorted near the asker, the EDNS Client Subnet address winning over the client\'s, never cached for another asker', async (t) => {
+  const { consul, srv } = await withConsul(t);
+  await consulPut(consul.url, '/v1/catalog/register', web('web-3', 'node3', '10.0.0.3', 'passing'));
+  await fetch(`${consul.url}/v1/query`, { method: 'POST', body: JSON.stringify({ Name: 'q-near', Service: { Service: 'web', Near: '_ip' } }) });
+  // ECS option (RFC 7871): family 1, source /32, scope 0, the address.
+  const ecs = (ip: string): { code: number; data: Buffer } => ({ code: 8, data: Buffer.from([0, 1, 32, 0, ...ip.split('.').map(Number)]) });
+  for (const proto of ['udp', 'tcp'] as const) {
+    for (const near of ['10.0.0.2', '10.0.0.3', '10.0.0.1']) {
+      const r = await query(srv.port, 'q-near.query.consul', 'A', { proto, edns: { udpSize: 1232, options: [ecs(near)] } });
+      t.equal(r.answer[0], `q-near.query.consul. 0 IN A ${near}`, `${proto}: asked from ${near}: ${near} first`);
+      t.equal(r.answer.length, 3, `${proto}: every instance, nearest first`);
+    }
+  }
+  const plain = await query(srv.port, 'q-near.query.consul', 'A');
+  t.equal(plain.answer.length, 3, 'without ECS the client address (127.0.0.1) sorts');
+  t.equal(srv.server.cache.size, 0, 'no per-asker answer entered the answer cache');
+});

@@ -12,6 +12,8 @@ export interface Answer {
   additional: Rr[];
   /** weights, when given, are the answer records' weights to lead the answer (address answers of a service). */
   weights?: number[];
+  /** perClient: the answer depends on who asks (a prepared query sorted near the client): never cached. */
+  perClient?: boolean;
 }
 
 /** positive returns a NOERROR answer; with no records it is NODATA, so callers pass the SOA for that. */

@@ -41,6 +41,8 @@ export interface NameContext {
   dc: string;
   /** byAddress names every target by its address (`<hex>.addr.<dc>.<zone>`), never by node: for a peer's instances. */
   byAddress?: boolean;
+  /** keepOrder answers in the instances' order instead of shuffling: they come sorted by nearness (a prepared query's Near). */
+  keepOrder?: boolean;
 }
 
 /**
@@ -62,34 +64,6 @@ export function metaTxt(name: string, ttl: number, meta: Readonly<Record<string,
   return Object.entries(meta).map(([k, v]) => ({ name, ttl, type: 'TXT', strings: [k.startsWith(RFC1035_PREFIX) ? v : `${k}=${v}`] }));
 }
 
-/** Derived is what an SRV answer needs of an instance besides its weight: worked out once per instance and naming context. */
-interface Derived {
-  context: string;
-  key: string;
-  target: string;
-  glueKey: string;
-  glueType: 'A' | 'AAAA' | undefined;
-  address: string;
-}
-
-/**
- * derived memoises an instance's SRV target, dedup key and glue type: instances are
- * immutable (a change brings new objects), and a cache miss of a large service would
- * otherwise format, lower-case and classify the same strings for every instance again.
- */
-const derivedOf = new WeakMap<Instance, Derived>();
-function derive(i: Instance, ctx: NameContext): Derived {
-  const context = `${ctx.zone}\0${ctx.dc}\0${ctx.byAddress ? 1 : 0}`;
-  const known = derivedOf.get(i);
-  if (known !== undefined && known.context === context) return known;
-  const address = instanceAddress(i);
-  const target = srvTarget(i, ctx);
-  const family = isIP(address);
-  const d: Derived = { context, key: `${i.node}\0${address}\0${i.port}`, target, glueKey: `${target}\0${address}`, glueType: family === 4 ? 'A' : family === 6 ? 'AAAA' : undefined, address };
-  derivedOf.set(i, d);
-  return d;
-}
-
 /** srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue of their targets. */
 export function srvRecords(owner: string, ttl: number, instances: readonly Instance[], ctx: NameContext): { answers: Rr[]; additional: Rr[] } {
   const answers: Rr[] = [];
@@ -97,19 +71,25 @@ export function srvRecords(owner: string, ttl: number, instances: readonly Insta
   const meta = new Map<string, Rr[]>();
   const seen = new Set<string>();
   for (const i of instances) {
-    const d = derive(i, ctx);
-    if (seen.has(d.key)) continue;
-    seen.add(d.key);
+    const address = instanceAddress(i);
+    const key = `${i.node}\0${address}\0${i.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const target = srvTarget(i, ctx);
     const weight = i.health === 'warning' ? i.weights.warning : i.weights.passing;
-    answers.push({ name: owner, ttl, type: 'SRV', priority: i.priority, weight, port: i.port, target: d.target });
-    if (d.glueType !== undefined && !glue.has(d.glueKey)) glue.set(d.glueKey, { name: d.target, ttl, type: d.glueType, address: d.address });
+    answers.push({ name: owner, ttl, type: 'SRV', priority: i.priority, weight, port: i.port, target });
+    const glueKey = `${target}\0${address}`;
+    if (!glue.has(glueKey)) {
+      const rr = addressRecord(target, ttl, address);
+      if (rr) glue.set(glueKey, rr);
+    }
     // A target named by its node carries the node's meta too, as Consul's
     // enable_additional_node_meta_txt (on by default) sends it.
-    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !meta.has(d.target)) meta.set(d.target, metaTxt(d.target, ttl, i.nodeMeta));
+    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !meta.has(target)) meta.set(target, metaTxt(target, ttl, i.nodeMeta));
   }
   const additional = [...glue.values()];
   for (const txt of meta.values()) additional.push(...txt);
-  return { answers: shuffle(answers), additional };
+  return { answers: ctx.keepOrder ? answers : shuffle(answers), additional };
 }
 
 /** serviceRecords answers qtype for the instances left after filtering; [] means NODATA. Address answers come with each address's weight (the sum of its instances'). */
@@ -127,7 +107,7 @@ export function serviceRecords(
     const a = instanceAddress(i);
     weightOf.set(a, (weightOf.get(a) ?? 0) + (i.health === 'warning' ? i.weights.warning : i.weights.passing));
   }
-  const answers = addressAnswers(owner, ttl, shuffle([...weightOf.keys()]), qtype);
+  const answers = addressAnswers(owner, ttl, ctx.keepOrder ? [...weightOf.keys()] : shuffle([...weightOf.keys()]), qtype);
   const weights = answers.map((rr) => (rr.type === 'A' || rr.type === 'AAAA' ? (weightOf.get(rr.address) ?? 0) : 0));
   return { answers, additional: [], weights };
 }

@@ -81,4 +81,6 @@ export interface QueryResult {
   instances: readonly Instance[];
   datacenter: string;
   ttl: number | undefined;
+  /** near: Consul sorted the instances by nearness to the asker (Near "_ip"): their order is kept, and the answer is the asker's alone. */
+  near: boolean;
 }

@@ -13,6 +13,26 @@ export interface Edns {
   udpSize: number;
   version: number;
   dnssecOk: boolean;
+  /** clientSubnet is the address of an EDNS Client Subnet option (RFC 7871), when one is well-formed. */
+  clientSubnet?: string;
+}
+
+const ECS_OPTION = 8;
+
+/** clientSubnet reads an ECS option's address: FAMILY (1 IPv4, 2 IPv6), SOURCE and SCOPE prefix lengths, the prefix's octets. */
+function clientSubnet(buf: Buffer, at: number, length: number): string | undefined {
+  if (length < 4) return undefined;
+  const family = (buf[at]! << 8) | buf[at + 1]!;
+  const source = buf[at + 2]!;
+  const octets = buf.subarray(at + 4, at + length);
+  const size = family === 1 ? 4 : family === 2 ? 16 : 0;
+  if (size === 0 || octets.length !== Math.ceil(source / 8) || source > size * 8) return undefined;
+  const full = Buffer.alloc(size);
+  octets.copy(full);
+  if (size === 4) return [...full].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(full.readUInt16BE(i).toString(16));
+  return groups.join(':');
 }
 
 /** Query is a parsed request: header fields, the question, and EDNS if present. */
@@ -154,12 +174,16 @@ export function parseQuery(buf: Buffer): Query {
       if (query.edns) fail('more than one OPT record', id, flags);
       if (owner.name !== '.') fail('OPT owner is not the root', id, flags);
       query.edns = { udpSize: rclass, version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & 0x8000) !== 0 };
-      // Options are ignored (RFC 6891 §6.1.2), but must be well-framed.
+      // Options must be well-framed; only Client Subnet is read (for prepared queries with
+      // Near "_ip"), the others are ignored (RFC 6891 §6.1.2).
       let o = pos;
       while (o < pos + rdlength) {
         if (o + 4 > pos + rdlength) fail('EDNS option runs past the OPT', id, flags);
-        o += 4 + ((buf[o + 2]! << 8) | buf[o + 3]!);
-        if (o > pos + rdlength) fail('EDNS option runs past the OPT', id, flags);
+        const code = (buf[o]! << 8) | buf[o + 1]!;
+        const length = (buf[o + 2]! << 8) | buf[o + 3]!;
+        if (o + 4 + length > pos + rdlength) fail('EDNS option runs past the OPT', id, flags);
+        if (code === ECS_OPTION) query.edns.clientSubnet = clientSubnet(buf, o + 4, length);
+        o += 4 + length;
       }
     }
     pos += rdlength;

@@ -62,7 +62,7 @@ export class ConsulHttp {
    * client resolves [response, body], which its typings do not say. Bodies stay unknown
    * until consul-decode.ts has checked them.
    */
-  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters' | 'kvGet' | 'queryExecute' | 'queryGet', Call>;
+  private readonly calls: Record<'healthService' | 'scopedHealthService' | 'catalogServices' | 'catalogNodes' | 'agentSelf' | 'datacenters' | 'kvGet' | 'queryExecute' | 'queryExecuteFrom' | 'queryGet', Call>;
 
   constructor(private readonly o: ConsulHttpOptions) {
     const url = new URL(o.url);
@@ -95,6 +95,11 @@ export class ConsulHttp {
       // A missing prefix is a 404 with X-Consul-Index: the client resolves it with no body.
       kvGet: client.kv.get.bind(client.kv),
       queryExecute: client.query.execute.bind(client.query),
+      queryExecuteFrom: (opts: Record<string, unknown>): Promise<unknown> =>
+        (client as unknown as Papi)._get(
+          { name: 'query.execute', path: '/query/{query}/execute', params: { query: opts.query }, query: { dc: opts.dc }, headers: { ...(o.token ? { 'x-consul-token': o.token } : {}), 'x-forwarded-for': opts.source }, ctx: opts.ctx, timeout: opts.timeout },
+          bodyMiddleware,
+        ),
       queryGet: client.query.get.bind(client.query),
     } as unknown as ConsulHttp['calls'];
   }
@@ -140,9 +145,18 @@ export class ConsulHttp {
   catalogNodes(dc: string, index: bigint, signal?: AbortSignal): Promise<BlockingResult<unknown>> {
     return this.call(this.calls.catalogNodes, { dc }, index, signal);
   }
-  /** executeQuery runs a prepared query (by name or ID) in dc. */
-  async executeQuery(query: string, dc: string): Promise<unknown> {
-    return (await this.call(this.calls.queryExecute, { query, dc }, 0n)).body;
+  /**
+   * executeQuery runs a prepared query (by name or ID) in dc. With source, Consul sorts by
+   * nearness to that address for a query whose Near is "_ip": its API takes the address
+   * from X-Forwarded-For (the client library passes no such header: a hand-built request).
+   */
+  async executeQuery(query: string, dc: string, source?: string): Promise<unknown> {
+    if (source === undefined) return (await this.call(this.calls.queryExecute, { query, dc }, 0n)).body;
+    return (await this.call(this.calls.queryExecuteFrom, { query, dc, source }, 0n)).body;
+  }
+  /** queryDefinition reads a prepared query's definition (by name or ID). */
+  async queryDefinition(query: string): Promise<unknown> {
+    return (await this.call(this.calls.queryGet, { query }, 0n)).body;
   }
   async agentSelf(): Promise<unknown> {
     return (await this.call(this.calls.agentSelf, {}, 0n)).body;

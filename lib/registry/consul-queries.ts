@@ -29,6 +29,8 @@ interface Entry {
   dcs: Set<string>;
 }
 
+/** keyOf names a cached result: datacenter, query, and the asker's address for Near "_ip" queries ('' otherwise). */
+const keyOf = (dc: string, name: string, source: string): string => `${dc.toLowerCase()}\0${name}\0${source}`;
 
 /** parseGoDuration reads Consul's TTL strings (`10s`, `1m30s`, `1h`) as seconds; undefined when empty or unreadable. */
 export function parseGoDuration(text: string): number | undefined {
@@ -53,11 +55,14 @@ export class PreparedQueries {
     this.timer = setInterval(() => this.refreshAll(), REFRESH_MS).unref();
   }
 
-  /** execute runs a query once; a 404 (no such query) is undefined. */
-  private async execute(name: string, dc: string): Promise<QueryResult | undefined> {
+  /** nearIp names the queries whose definition sorts by the asker's address (Near "_ip"), by dc and name. */
+  private readonly nearIp = new LRUCache<string, boolean>({ max: 4096 });
+
+  /** execute runs a query once (near source, when given); a 404 (no such query) is undefined. */
+  private async execute(name: string, dc: string, source?: string): Promise<QueryResult | undefined> {
     let body: unknown;
     try {
-      body = await this.http.executeQuery(name, dc);
+      body = await this.http.executeQuery(name, dc, source);
     } catch (err) {
       if (err instanceof ConsulHttpError && err.status === 404) return undefined;
       throw err;
@@ -69,46 +74,74 @@ export class PreparedQueries {
       instances: decodeHealthService(r.Nodes ?? [], (why) => this.events.skip(`query ${name}: ${why}`)),
       datacenter: typeof r.Datacenter === 'string' && r.Datacenter !== '' ? r.Datacenter : dc,
       ttl: typeof r.DNS?.TTL === 'string' ? parseGoDuration(r.DNS.TTL) : undefined,
+      near: source !== undefined,
     };
   }
 
-  /** get returns a query's result in dc: from memory, or executed once (concurrent misses share it). */
-  get(name: string, dc: string): QueryResult | undefined | Promise<QueryResult | undefined> {
-    const key = `${dc.toLowerCase()}/${name}`;
+  /** sortsNearAsker reads a query's definition once: does it sort by the asker's address? */
+  private async sortsNearAsker(name: string): Promise<boolean> {
+    let body: unknown;
+    try {
+      body = await this.http.queryDefinition(name);
+    } catch (err) {
+      if (err instanceof ConsulHttpError && err.status === 404) return false;
+      throw err;
+    }
+    const def = (Array.isArray(body) ? body[0] : body) as { Service?: { Near?: unknown } } | undefined;
+    return def?.Service?.Near === '_ip';
+  }
+
+  /**
+   * get returns a query's result in dc: from memory, or executed once (concurrent misses
+   * share it). A query with Near "_ip" is executed, and kept, per asker's address
+   * (source: the EDNS Client Subnet address, else the client's), as Consul's DNS does.
+   */
+  get(name: string, dc: string, source?: string): QueryResult | undefined | Promise<QueryResult | undefined> {
+    const near = this.nearIp.get(keyOf(dc, name, ''));
+    if (near === undefined) {
+      return this.coalesce.run(`near:${keyOf(dc, name, '')}`, () => this.sortsNearAsker(name)).then(
+        (yes) => {
+          this.nearIp.set(keyOf(dc, name, ''), yes);
+          return this.get(name, dc, source);
+        },
+        (err: unknown) => {
+          this.events.failed(`query ${name}`, err);
+          throw new RegistryUnavailable('consul', `query ${name}: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    }
+    const asker = near && source !== undefined ? source : undefined;
+    const key = keyOf(dc, name, asker ?? '');
     const hit = this.cache.get(key);
     if (hit) return hit.result;
     return this.coalesce.run(key, async () => {
       let result: QueryResult | undefined;
       try {
-        result = await this.execute(name, dc);
+        result = await this.execute(name, dc, asker);
         this.events.ok();
       } catch (err) {
         this.events.failed(`query ${name}`, err);
         throw new RegistryUnavailable('consul', `query ${name}: ${err instanceof Error ? err.message : String(err)}`);
       }
       const entry: Entry = { result, dcs: new Set([dc.toLowerCase()]) };
-      this.remember(entry, name, dc);
+      this.remember(entry);
       this.cache.set(key, entry);
       return result;
     });
   }
 
   /** remember watches the query's service where its answers come from. */
-  private remember(entry: Entry, name: string, dc: string): void {
+  private remember(entry: Entry): void {
     if (!entry.result) return;
     entry.dcs.add(entry.result.datacenter.toLowerCase());
     for (const where of entry.dcs) this.events.watch(entry.result.service, where);
-    void name;
-    void dc;
   }
 
   /** refresh executes a cached query again and reports a change of its result. */
   private refresh(key: string): void {
-    const slash = key.indexOf('/');
-    const dc = key.slice(0, slash);
-    const name = key.slice(slash + 1);
+    const [dc, name, source] = key.split('\0') as [string, string, string];
     void this.coalesce
-      .run(`refresh:${key}`, () => this.execute(name, dc))
+      .run(`refresh:${key}`, () => this.execute(name, dc, source === '' ? undefined : source))
       .then(
         (result) => {
           this.events.ok();
@@ -116,7 +149,7 @@ export class PreparedQueries {
           if (!entry) return;
           if (JSON.stringify(result) === JSON.stringify(entry.result)) return;
           entry.result = result;
-          this.remember(entry, name, dc);
+          this.remember(entry);
           this.events.notify({ kind: 'keys', keys: [{ kind: 'service', datacenter: queryDatacenter(dc), name }] });
         },
         // The last result keeps answering; the registry's staleness rule applies.
@@ -138,6 +171,7 @@ export class PreparedQueries {
   }
 
   private refreshAll(): void {
+    this.nearIp.clear(); // definitions may have changed: read again on next use
     for (const key of [...this.cache.keys()]) this.refresh(key);
   }
 

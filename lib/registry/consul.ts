@@ -117,8 +117,8 @@ export class ConsulRegistry implements Registry {
     this.queries?.changed(change);
   }
 
-  preparedQuery(name: string, dc: string): Lookup<QueryResult | undefined> {
-    return thenLookup(this.hasDatacenter(dc), (known) => (known ? this.queries.get(name, dc) : undefined));
+  preparedQuery(name: string, dc: string, source?: string): Lookup<QueryResult | undefined> {
+    return thenLookup(this.hasDatacenter(dc), (known) => (known ? this.queries.get(name, dc, source) : undefined));
   }
 
   /** ok records an answer from Consul; the first after an outage wakes every watch waiting in backoff. */

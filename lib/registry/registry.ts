@@ -40,7 +40,7 @@ export interface Registry extends Source {
   /** reverse returns what is known at a canonical IP address in the local datacenter. */
   reverse(ip: string): Lookup<ReverseEntry>;
   /** preparedQuery executes a prepared query by name or ID in dc (Consul only); undefined when there is no such query. */
-  preparedQuery?(name: string, dc: string): Lookup<QueryResult | undefined>;
+  preparedQuery?(name: string, dc: string, source?: string): Lookup<QueryResult | undefined>;
 }
 
 /** SourceStats describe a registry or etcd source for metrics. */

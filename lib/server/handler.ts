@@ -210,7 +210,7 @@ export function createHandler(o: HandlerOptions): Handler {
       const cut = aLimit > 0 && answer !== undefined && overLimit(answer, aLimit);
       const wire = finish(q, transport, cut && !layout ? limitAddresses(answer, aLimit) : answer, layout, ra);
       // SERVFAIL is never cached; a name that does not exist only once asked twice.
-      if (answer && key !== undefined && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
+      if (answer && key !== undefined && !answer.perClient && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
         const lead = layout && answer.answers[0]?.type !== 'CNAME' ? leadWeights(answer.answers.slice(0, layout.starts.length), answer.weights) : undefined;
         const entry = cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout, lead, cut ? aLimit : 0);
         if (entry) return sent(transport, q.type, cache!.firstReply(entry), !healthy);
@@ -224,7 +224,7 @@ export function createHandler(o: HandlerOptions): Handler {
     // fail: every query gets a reply.
     const fail = (err: unknown): Buffer => sent(transport, q.type, failed(q, err));
     try {
-      const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type });
+      const answer = route.zone.resolve({ name: q.name, labels: route.labels, type: q.type, source: q.edns?.clientSubnet ?? client });
       if (answer instanceof Promise) return answer.then(done).catch(fail);
       const out = done(answer);
       return out instanceof Promise ? out.catch(fail) : out;

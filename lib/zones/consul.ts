@@ -80,7 +80,7 @@ export class ConsulZone implements Zone {
       case 'query': {
         const run = this.o.registry.preparedQuery;
         if (!run) return nxdomain(this.soa());
-        return this.withDc(parsed.dc, (dc) => thenLookup(run.call(this.o.registry, parsed.query, dc), (r) => (r ? this.queryAnswer(q, r) : nxdomain(this.soa()))));
+        return this.withDc(parsed.dc, (dc) => thenLookup(run.call(this.o.registry, parsed.query, dc, q.source), (r) => (r ? this.queryAnswer(q, r) : nxdomain(this.soa()))));
       }
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
@@ -130,7 +130,9 @@ export class ConsulZone implements Zone {
    * the datacenter they came from (after failover), with the query's DNS TTL when it sets one.
    */
   private queryAnswer(q: ZoneQuery, r: QueryResult): Answer {
-    const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { zone: this.origin, dc: r.datacenter });
+    const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { zone: this.origin, dc: r.datacenter, keepOrder: r.near });
+    // Sorted near the asker: in that order, for that asker only (never cached, no weighted lead).
+    if (r.near) return orNodata({ ...positive(answers, additional), perClient: true }, this.soa());
     return orNodata({ ...positive(answers, additional), weights }, this.soa());
   }
 

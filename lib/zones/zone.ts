@@ -11,6 +11,8 @@ export interface ZoneQuery {
   /** labels are the lower-case labels in front of the zone's origin. */
   labels: readonly string[];
   type: number;
+  /** source is where the question comes from: the EDNS Client Subnet address if given, else the client's address (prepared queries with Near "_ip"). */
+  source?: string;
 }
 
 /** Zone answers for the names at and below origin. */

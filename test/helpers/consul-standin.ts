@@ -343,7 +343,7 @@ export class ConsulStandin {
    * critical ones never, warning ones unless OnlyPassing, every tag required and every
    * `!tag` excluded (case-insensitive); none there, the Failover.Datacenters in order.
    */
-  private executeQuery(def: { Service: Record<string, unknown>; DNS: Record<string, unknown> }, dc: string, limit: number): unknown {
+  private executeQuery(def: { Service: Record<string, unknown>; DNS: Record<string, unknown> }, dc: string, limit: number, source: string): unknown {
     const svc = def.Service;
     const tags = ((svc.Tags as string[] | undefined) ?? []).map((t) => t.toLowerCase());
     const run = (where: string): unknown[] =>
@@ -362,6 +362,14 @@ export class ConsulStandin {
       failovers++;
       nodes = run(other);
       datacenter = other;
+    }
+    if (svc.Near === '_ip') {
+      // Consul sorts by network coordinates; the stand-in's model of nearness: the longest
+      // common IPv4 prefix with the source, then the address.
+      const bits = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
+      const common = (a: string): number => Math.clz32((bits(a) ^ bits(source)) >>> 0);
+      const address = (e: unknown): string => { const x = e as { Service: Service; Node: { Address: string } }; return x.Service.Address || x.Node.Address; };
+      nodes = [...nodes].sort((a, b) => common(address(b)) - common(address(a)) || (address(a) < address(b) ? -1 : 1));
     }
     if (limit > 0) nodes = nodes.slice(0, limit);
     return { Service: svc.Service, Nodes: nodes, DNS: { TTL: (def.DNS.TTL as string) ?? '' }, Datacenter: datacenter, Failovers: failovers, Index: this.index };
@@ -492,7 +500,10 @@ export class ConsulStandin {
         const q1 = this.findQuery(execute ? rest.slice(0, -'/execute'.length) : rest);
         if (!q1) throw new HttpError(404, 'Query not found');
         if (!execute) return send(res, 200, [q1]);
-        return send(res, 200, this.executeQuery(q1, dc, Number(q.get('limit') ?? 0)));
+        // Near "_ip": the source is X-Forwarded-For's first address, else the peer's (docs: Near).
+        const xff = req.headers['x-forwarded-for'];
+        const source = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim() || (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+        return send(res, 200, this.executeQuery(q1, dc, Number(q.get('limit') ?? 0), source));
       }
       let resource: () => { index: number; body: unknown };
       if (path.startsWith('/v1/health/service/')) {

@@ -5,6 +5,7 @@
 // that is not ready within its batch (a cold miss, a forwarded question) is sent alone.
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import type { Handler } from './handler.js';
 
@@ -36,7 +37,7 @@ export function loadNative(): { native?: Native; error?: string } {
   if (loaded) return loaded;
   try {
     const require = createRequire(import.meta.url);
-    loaded = { native: require(new URL('../../../lib/native/build/Release/udp_batch.node', import.meta.url).pathname) as Native };
+    loaded = { native: require(fileURLToPath(new URL('../../../lib/native/build/Release/udp_batch.node', import.meta.url))) as Native };
   } catch (err) {
     loaded = { error: (err as Error).message.split('\n')[0] };
   }

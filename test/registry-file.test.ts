@@ -220,3 +220,27 @@ t.test('edits are seen from directory events, not only the poll: in place and re
     t.ok(Date.now() - started < 2000, `${how}: served after ${Date.now() - started} ms`);
   }
 });
+
+t.test('the reader thread of a large file starts with a reload and ends when reloads stop (its isolate is ~20 MB)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-reader-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'catalog.json');
+  const big = (n: number): string =>
+    JSON.stringify({ nodes: [{ name: 'n1', address: '10.1.0.1' }], services: Array.from({ length: n }, (_, i) => ({ name: `svc${i}`, id: `svc${i}`, node: 'n1', port: 1000 + (i % 1000) })) });
+  writeFileSync(file, big(2000)); // well over 64 KB: reloads go through the reader
+  const r = new FileRegistry({ path: file, datacenter: 'dc1', log: silentLogger, readerIdleMs: 300 });
+  await r.start();
+  t.teardown(() => r.stop());
+  t.equal(r.readerRunning(), false, 'no reader before any reload');
+  writeFileSync(`${file}.tmp`, big(2001));
+  renameSync(`${file}.tmp`, file);
+  await r.reload();
+  t.ok(r.service('svc2000', 'dc1'), 'the reload was read');
+  t.equal(r.readerRunning(), true, 'the reader stays for the next edit');
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.equal(r.readerRunning(), false, 'and ends when no reload comes');
+  writeFileSync(`${file}.tmp`, big(2002));
+  renameSync(`${file}.tmp`, file);
+  await r.reload();
+  t.ok(r.service('svc2001', 'dc1'), 'a later reload starts it again');
+});

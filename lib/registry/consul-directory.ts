@@ -6,19 +6,14 @@ import type { CatalogNode } from '../catalog/types.js';
 import { canonicalIp } from '../dns/addr.js';
 import type { Backoff } from './backoff.js';
 import { decodeCatalogNodes, decodeServices } from './consul-decode.js';
-import type { ConsulHttp } from './consul-http.js';
+import type { ConsulHttp, RequestReports } from './consul-http.js';
 import { BlockingWatch } from './consul-watch.js';
 
 /** PROBE_MAX_MS caps the service-list watch's backoff: one request per 2 s at most against a Consul that is down. */
 const PROBE_MAX_MS = 2000;
 
 /** DirectoryEvents is how a directory reports to its registry. */
-export interface DirectoryEvents {
-  /** ok: Consul answered. */
-  ok(): void;
-  failed(what: string, err: unknown): void;
-  /** skip: a malformed entry was left out. */
-  skip(why: string): void;
+export interface DirectoryEvents extends RequestReports {
   /** changed: the set of services or nodes changed, so any answer may have. */
   changed(): void;
   /** listed: the service names just read (to notice an empty list). */

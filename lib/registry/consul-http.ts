@@ -29,6 +29,13 @@ export type ConsulHttpOptions = ConsulConnection & {
   onFiltered?: () => void;
 };
 
+/** RequestReports is how each part of the Consul registry reports its requests: answered, failed, an entry skipped as malformed. */
+export interface RequestReports {
+  ok(): void;
+  failed(what: string, err: unknown): void;
+  skip(why: string): void;
+}
+
 /** ConsulHttpError is an HTTP error status from Consul (400 for an Enterprise parameter on CE, 403 for a refused token). */
 export class ConsulHttpError extends Error {
   constructor(

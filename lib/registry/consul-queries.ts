@@ -8,16 +8,13 @@ import { queryDatacenter, type Change } from '../catalog/changes.js';
 import type { QueryResult } from '../catalog/types.js';
 import { Coalescer } from './coalesce.js';
 import { decodeHealthService } from './consul-decode.js';
-import { ConsulHttpError, type ConsulHttp } from './consul-http.js';
+import { ConsulHttpError, type ConsulHttp, type RequestReports } from './consul-http.js';
 import { RegistryUnavailable } from './registry.js';
 
 const REFRESH_MS = 30000;
 
 /** QueryEvents is how prepared queries report to their registry. */
-export interface QueryEvents {
-  ok(): void;
-  failed(what: string, err: unknown): void;
-  skip(why: string): void;
+export interface QueryEvents extends RequestReports {
   notify(change: Change): void;
   /** watch makes sure a service's health is watched in dc, so that its changes are heard. */
   watch(service: string, dc: string): void;
@@ -78,7 +75,13 @@ export class PreparedQueries {
     };
   }
 
-  /** sortsNearAsker reads a query's definition once: does it sort by the asker's address? */
+  /** unavailable records a failed request and makes the error a cold miss answers with (SERVFAIL). */
+  private unavailable(name: string, err: unknown): RegistryUnavailable {
+    this.events.failed(`query ${name}`, err);
+    return new RegistryUnavailable('consul', `query ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** sortsNearAsker reads a query's definition: does it sort by the asker's address? */
   private async sortsNearAsker(name: string): Promise<boolean> {
     let body: unknown;
     try {
@@ -105,8 +108,7 @@ export class PreparedQueries {
           return this.get(name, dc, source);
         },
         (err: unknown) => {
-          this.events.failed(`query ${name}`, err);
-          throw new RegistryUnavailable('consul', `query ${name}: ${err instanceof Error ? err.message : String(err)}`);
+          throw this.unavailable(name, err);
         },
       );
     }
@@ -120,8 +122,7 @@ export class PreparedQueries {
         result = await this.execute(name, dc, asker);
         this.events.ok();
       } catch (err) {
-        this.events.failed(`query ${name}`, err);
-        throw new RegistryUnavailable('consul', `query ${name}: ${err instanceof Error ? err.message : String(err)}`);
+        throw this.unavailable(name, err);
       }
       const entry: Entry = { result, dcs: new Set([dc.toLowerCase()]) };
       this.remember(entry);
@@ -170,8 +171,19 @@ export class PreparedQueries {
     }
   }
 
+  /**
+   * refreshAll executes every cached query again, and reads again the definitions known
+   * to sort by the asker or not (they may have changed). Both in the background: the
+   * answers in memory keep answering, so no query waits on Consul for it.
+   */
   private refreshAll(): void {
-    this.nearIp.clear(); // definitions may have changed: read again on next use
+    for (const key of [...this.nearIp.keys()]) {
+      const name = key.split('\0')[1]!;
+      void this.coalesce.run(`near:${key}`, () => this.sortsNearAsker(name)).then(
+        (yes) => void this.nearIp.set(key, yes),
+        (err: unknown) => this.events.failed(`query ${name}`, err),
+      );
+    }
     for (const key of [...this.cache.keys()]) this.refresh(key);
   }
 

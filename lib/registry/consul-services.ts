@@ -10,15 +10,12 @@ import { canonicalIp } from '../dns/addr.js';
 import type { Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { decodeHealthService } from './consul-decode.js';
-import { ConsulHttpError, type ConsulHttp, type ScopeParams } from './consul-http.js';
+import { ConsulHttpError, type ConsulHttp, type RequestReports, type ScopeParams } from './consul-http.js';
 import { BlockingWatch, type BlockingResult } from './consul-watch.js';
 import { RegistryUnavailable } from './registry.js';
 
 /** ServiceEvents is how the cache reports to its registry. */
-export interface ServiceEvents {
-  ok(): void;
-  failed(what: string, err: unknown): void;
-  skip(why: string): void;
+export interface ServiceEvents extends RequestReports {
   notify(change: Change): void;
   /** enterpriseRefused hears that Consul refused `ns`/`partition` (HTTP 400: Consul CE). */
   enterpriseRefused(): void;

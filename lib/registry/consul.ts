@@ -11,7 +11,7 @@ import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { Coalescer } from './coalesce.js';
 import { decodeAgentSelf, decodeDatacenters } from './consul-decode.js';
 import { ConsulDirectory } from './consul-directory.js';
-import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
+import { ConsulHttp, type ConsulHttpOptions, type RequestReports } from './consul-http.js';
 import { ConsulServices } from './consul-services.js';
 import { PreparedQueries } from './consul-queries.js';
 import { firstSyncOrTimeout } from './connect.js';
@@ -52,6 +52,12 @@ export class ConsulRegistry implements Registry {
   private readonly warned = new Set<string>();
   private readonly logLimiter = new LogLimiter();
   private readonly queries: PreparedQueries;
+  /** reports are the request outcomes every part (lists, services, queries) reports the same way. */
+  private readonly reports: RequestReports = {
+    ok: () => this.ok(),
+    failed: (what, err) => this.failed(what, err),
+    skip: (why) => this.skip(why),
+  };
   /** enterprise is false once Consul refused `ns`/`partition` (CE); undefined until asked. */
   private enterprise: boolean | undefined;
   /** errors counts failed requests to Consul, for metrics. */
@@ -68,16 +74,12 @@ export class ConsulRegistry implements Registry {
     this.log = o.log.child({ component: 'registry/consul', url: redact(o.url) });
     this.localDc = o.datacenter ?? DEFAULT_DATACENTER;
     this.queries = new PreparedQueries(this.http, o.cacheSize, {
-      ok: () => this.ok(),
-      failed: (what, err) => this.failed(what, err),
-      skip: (why) => this.skip(why),
+      ...this.reports,
       notify: (change) => this.notify(change),
       watch: (service, dc) => void Promise.resolve(this.service(service, dc)).catch(() => undefined),
     });
     this.services = new ConsulServices(this.http, { cacheSize: o.cacheSize, cacheIdleMs: o.cacheIdleMs, watch: this.watchOptions() }, {
-      ok: () => this.ok(),
-      failed: (what, err) => this.failed(what, err),
-      skip: (why) => this.skip(why),
+      ...this.reports,
       notify: (change) => this.notify(change),
       enterpriseRefused: () => {
         if (this.enterprise !== false) this.log.info('Consul refused the ns/partition parameters (HTTP 400: Consul CE): names with .ns or .ap labels are NXDOMAIN, as in Consul CE\'s own DNS');
@@ -114,7 +116,7 @@ export class ConsulRegistry implements Registry {
 
   private notify(change: Change): void {
     for (const l of this.listeners) l(change);
-    this.queries?.changed(change);
+    this.queries.changed(change);
   }
 
   preparedQuery(name: string, dc: string, source?: string): Lookup<QueryResult | undefined> {
@@ -140,9 +142,7 @@ export class ConsulRegistry implements Registry {
     let dir = this.directories.get(key);
     if (!dir) {
       dir = new ConsulDirectory(this.http, dc, this.watchOptions(), {
-        ok: () => this.ok(),
-        failed: (what, err) => this.failed(what, err),
-        skip: (why) => this.skip(why),
+        ...this.reports,
         changed: () => this.notify({ kind: 'all' }),
         // With ACLs on, the anonymous token sees nothing, and Consul does not say so.
         listed: (names) => {

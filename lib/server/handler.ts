@@ -204,19 +204,19 @@ export function createHandler(o: HandlerOptions): Handler {
         if (!ra) return sent(transport, q.type, finish(q, transport, answer), !healthy);
         return completeAnswer(o.forwarder!, answer, outside, q.type).then((full) => sent(transport, q.type, finish(q, transport, full, undefined, ra), !healthy));
       }
-      const layout: AnswerLayout | undefined = key !== undefined && rotatable(answer) ? { starts: [], end: 0 } : undefined;
+      // SERVFAIL and answers for one asker are never cached; a name that does not exist only once asked twice.
+      const cacheable = answer !== undefined && key !== undefined && !answer.perClient && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key));
+      const layout: AnswerLayout | undefined = cacheable && rotatable(answer) ? { starts: [], end: 0 } : undefined;
       // --a-record-limit: a cached rotating answer keeps every record and sends the limit
       // from each hit's lead; any other answer is cut here.
       const cut = aLimit > 0 && answer !== undefined && overLimit(answer, aLimit);
       const wire = finish(q, transport, cut && !layout ? limitAddresses(answer, aLimit) : answer, layout, ra);
-      // SERVFAIL is never cached; a name that does not exist only once asked twice.
-      if (answer && key !== undefined && !answer.perClient && answer.rcode !== Rcode.SERVFAIL && (answer.rcode !== Rcode.NXDOMAIN || cache!.admitNegative(key))) {
-        const lead = layout && answer.answers[0]?.type !== 'CNAME' ? leadWeights(answer.answers.slice(0, layout.starts.length), answer.weights) : undefined;
+      if (cacheable) {
+        const lead = layout ? leadWeights(answer.answers.slice(0, layout.starts.length), answer.weights) : undefined;
         const entry = cache!.set(key, route.zone, route.zone.depends(route.labels), wire, layout, lead, cut ? aLimit : 0);
         if (entry) return sent(transport, q.type, cache!.firstReply(entry), !healthy);
+        // Not kept (larger than the whole cache): cut here after all.
         if (cut && layout) return sent(transport, q.type, finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
-      } else if (cut && layout) {
-        return sent(transport, q.type, finish(q, transport, limitAddresses(answer, aLimit), undefined, ra), !healthy);
       }
       return sent(transport, q.type, wire, !healthy);
     };

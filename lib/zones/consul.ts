@@ -66,22 +66,16 @@ export class ConsulZone implements Zone {
         return this.apexAnswer(q);
       case 'nameserver':
         return orNodata(positive(addressAnswers(q.name, this.o.ttl, this.o.nameserverAddresses, q.type)), this.soa());
-      case 'service':
+      case 'service': {
+        const lookup = (dc: string): Lookup<Answer> => thenLookup(this.o.registry.service(parsed.service, dc, parsed.scope), (all) => this.serviceAnswer(q, dc, all, parsed.tag, parsed.scope));
         // A peer's services are named by the peer, not a datacenter (Consul: one or the other).
-        if (parsed.scope?.peer !== undefined) {
-          const dc = this.o.registry.datacenter();
-          return thenLookup(this.o.registry.service(parsed.service, dc, parsed.scope), (all) => this.serviceAnswer(q, dc, all, parsed.tag, parsed.scope));
-        }
-        return this.withDc(parsed.dc, (dc) =>
-          thenLookup(this.o.registry.service(parsed.service, dc, parsed.scope), (all) => this.serviceAnswer(q, dc, all, parsed.tag, parsed.scope)),
-        );
+        return parsed.scope?.peer !== undefined ? lookup(this.o.registry.datacenter()) : this.withDc(parsed.dc, lookup);
+      }
       case 'node':
         return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.node(parsed.node, dc, parsed.scope), (node) => this.nodeAnswer(q, node)));
-      case 'query': {
-        const run = this.o.registry.preparedQuery;
-        if (!run) return nxdomain(this.soa());
-        return this.withDc(parsed.dc, (dc) => thenLookup(run.call(this.o.registry, parsed.query, dc, q.source), (r) => (r ? this.queryAnswer(q, r) : nxdomain(this.soa()))));
-      }
+      case 'query':
+        // Registries without prepared queries (file, etcd) have none: NXDOMAIN.
+        return this.withDc(parsed.dc, (dc) => thenLookup(this.o.registry.preparedQuery?.(parsed.query, dc, q.source), (r) => (r ? this.queryAnswer(q, r) : nxdomain(this.soa()))));
       case 'addr':
         return this.withDc(parsed.dc, () => orNodata(positive(addressAnswers(q.name, this.o.nodeTtl, [parsed.address], q.type)), this.soa()));
       case 'ent':
@@ -132,8 +126,7 @@ export class ConsulZone implements Zone {
   private queryAnswer(q: ZoneQuery, r: QueryResult): Answer {
     const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { zone: this.origin, dc: r.datacenter, keepOrder: r.near });
     // Sorted near the asker: in that order, for that asker only (never cached, no weighted lead).
-    if (r.near) return orNodata({ ...positive(answers, additional), perClient: true }, this.soa());
-    return orNodata({ ...positive(answers, additional), weights }, this.soa());
+    return orNodata({ ...positive(answers, additional), ...(r.near ? { perClient: true } : { weights }) }, this.soa());
   }
 
   private nodeAnswer(q: ZoneQuery, node: CatalogNode | undefined): Answer {

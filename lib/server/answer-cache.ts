@@ -60,9 +60,8 @@ export interface Entry {
   readonly answersAt: number;
   readonly views: readonly Uint8Array[] | undefined;
   rotation: number;
-  /** limitBytes, with --a-record-limit, is per leading record the bytes of the records sent from it; answersEnd is where the answer section ends. */
+  /** limitBytes, with --a-record-limit, is per leading record the bytes of the records sent from it. */
   readonly limitBytes: Uint32Array | undefined;
-  readonly answersEnd: number;
   readonly limit: number;
   /** schedule, for weighted answers, names the record to lead on each hit in turn (lib/answer/weights.ts); turn is where it is. */
   readonly schedule: Uint16Array | undefined;
@@ -199,7 +198,7 @@ export class AnswerCache {
     const tag = keyString(depends);
     const views = rotating ? rotations(wire, layout) : undefined;
     const plan = views !== undefined && lead !== undefined && lead.length === views.length ? schedule(lead) : undefined;
-    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, schedule: plan, turn: 0, limitBytes: views && limit > 0 && limit < views.length ? limitSizes(layout!, limit) : undefined, answersEnd: layout?.end ?? 0, limit, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), tagPrev: undefined, tagNext: this.byTag.get(tag), older: undefined, newer: undefined, linked: false };
+    const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, schedule: plan, turn: 0, limitBytes: views && limit > 0 && limit < views.length ? limitSizes(layout!, limit) : undefined, limit, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), tagPrev: undefined, tagNext: this.byTag.get(tag), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);
     this.link(e);
     this.bytes += size;
@@ -323,11 +322,13 @@ function limitSizes(layout: AnswerLayout, limit: number): Uint32Array {
 /** limited is an entry's reply with only `limit` records from lead on in the answer section (ANCOUNT set). */
 function limited(e: Entry, lead: number): Buffer {
   const bytes = e.limitBytes![lead]!;
-  const tail = e.wire.length - e.answersEnd;
+  // Limited entries rotate, so views[0] is the whole answer section.
+  const answersEnd = e.answersAt + e.views![0]!.length;
+  const tail = e.wire.length - answersEnd;
   const out = Buffer.allocUnsafe(e.answersAt + bytes + tail);
   e.wire.copy(out, 0, 0, e.answersAt);
   out.set((lead === 0 ? e.wire.subarray(e.answersAt) : e.views![lead]!).subarray(0, bytes), e.answersAt);
-  e.wire.copy(out, e.answersAt + bytes, e.answersEnd);
+  e.wire.copy(out, e.answersAt + bytes, answersEnd);
   out.writeUInt16BE(e.limit, 6);
   return out;
 }

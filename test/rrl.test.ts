@@ -12,6 +12,9 @@ import { startServer } from './helpers/server.js';
 async function burst(port: number, n: number): Promise<{ full: number; truncated: number; bytes: number; took: number }> {
   const socket = createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  // Room for every reply even when the test process is slow to read them (a full parallel
+  // run): 400 replies are ~1.6 MB of buffer at ~4 KB each as the kernel counts them.
+  socket.setRecvBufferSize(4 << 20); // net.core.rmem_max here; the kernel caps larger asks
   const out = { full: 0, truncated: 0, bytes: 0, took: 0 };
   socket.on('message', (msg: Buffer) => {
     out.bytes += msg.length;

@@ -2,8 +2,14 @@
 // and Node's dgram answer the same bytes, the same codes and flags, deliver replies that
 // wait (forwarded questions) outside their batch, see the client's address (the
 // recursion ACL), bind IPv6, survive garbage, and report bind errors in plain words.
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { stringify } from 'yaml';
 import { loadNative } from '../lib/server/udp-batch.js';
 import { testCatalog } from './helpers/catalog.js';
 import { buildQuery, decodeReply, query, sendUdp } from './helpers/client.js';
@@ -106,4 +112,35 @@ t.test('batch: a port in use is a plain error; --udp-io dgram and auto work', as
   const auto = await startServer(testCatalog, ['--udp-io', 'auto']);
   t.teardown(() => auto.stop());
   t.equal((await query(auto.port, 'web.service.consul', 'A')).answer.length, 3, 'auto answers');
+});
+
+// A full send buffer (a slow link: a token-bucket qdisc in a network namespace of the
+// test's own holds the replies, each charged to the socket until it leaves) makes
+// sendmmsg fail with EAGAIN. Those replies wait in a queue and go out when the socket is
+// writable, as dgram's do; before, each batch dropped them.
+t.test('a full send buffer delays replies, it does not drop them (batch and dgram)', async (t) => {
+  const ns = `srvdns-test-${process.pid}`;
+  const run = (cmd: string, args: string[]): void => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
+  };
+  run('ip', ['netns', 'add', ns]);
+  t.teardown(() => void spawnSync('ip', ['netns', 'del', ns]));
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '20mbit', 'burst', '16kb', 'limit', '8mb']);
+  // 30 instances: a ~2.5 KB SRV answer; 250 of them (~630 KB) overfill the 208 KB send buffer.
+  const catalog = {
+    nodes: Array.from({ length: 30 }, (_, i) => ({ name: `n${i}`, address: `10.1.0.${i + 1}` })),
+    services: Array.from({ length: 30 }, (_, i) => ({ name: 'fat', id: `fat-${i}`, node: `n${i}`, port: 8000 + i })),
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'srvdns-burst-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'catalog.yaml'), stringify(catalog));
+  const dist = fileURLToPath(new URL('..', import.meta.url));
+  for (const [io, port] of [['batch', 8653], ['dgram', 8654]] as const) {
+    const server = spawn('ip', ['netns', 'exec', ns, process.execPath, join(dist, 'bin/srvdns.js'), '--file', join(dir, 'catalog.yaml'), '--listen', `127.0.0.1:${port}`, '--udp-io', io, '--log-level', 'warn'], { stdio: 'inherit' });
+    t.teardown(() => void server.kill());
+    const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, join(dist, 'test/helpers/burst.js'), String(port), '_fat._tcp.service.consul', '250'], { encoding: 'utf8', timeout: 30_000 });
+    t.same(JSON.parse(client.stdout || '{}'), { sent: 250, got: 250 }, `${io}: every reply arrives (${client.stderr.trim()})`);
+  }
 });

@@ -19,6 +19,7 @@
 #define OUT_SIZE 4096
 #define PEER_SIZE 28 /* sizeof(struct sockaddr_in6) */
 #define ROUNDS 16    /* batches read per readiness event before yielding to the loop */
+#define QUEUE_BYTES (8 << 20) /* replies kept while the send buffer is full; beyond, dropped */
 
 typedef struct {
   int fd;
@@ -36,7 +37,11 @@ typedef struct {
   struct mmsghdr msgs[BATCH];
   struct iovec oiov[BATCH];
   struct mmsghdr omsgs[BATCH];
+  struct queued *head, *tail; /* replies waiting for room in the send buffer, oldest first */
+  size_t queued_bytes;
 } ctx_t;
+
+static void on_ready(uv_poll_t *handle, int status, int events);
 
 static napi_value throw_errno(napi_env env, int err, const char *what) {
   char msg[256];
@@ -46,10 +51,92 @@ static napi_value throw_errno(napi_env env, int err, const char *what) {
   return NULL;
 }
 
-static void on_readable(uv_poll_t *poll, int status, int events) {
-  (void)events;
-  ctx_t *c = poll->data;
+/* A reply waiting for room in the socket's send buffer. */
+typedef struct queued {
+  struct queued *next;
+  socklen_t peerlen;
+  uint8_t peer[PEER_SIZE];
+  size_t len;
+  uint8_t data[];
+} queued_t;
+
+static void enqueue(ctx_t *c, const struct msghdr *h) {
+  size_t len = h->msg_iov[0].iov_len;
+  if (c->queued_bytes + len > QUEUE_BYTES) return; /* beyond the bound: dropped, as a full socket buffer drops */
+  queued_t *q = malloc(sizeof(queued_t) + len);
+  if (!q) return;
+  q->next = NULL;
+  q->peerlen = h->msg_namelen;
+  memcpy(q->peer, h->msg_name, h->msg_namelen);
+  q->len = len;
+  memcpy(q->data, h->msg_iov[0].iov_base, len);
+  if (c->tail) c->tail->next = q;
+  else c->head = q;
+  c->tail = q;
+  c->queued_bytes += len;
+}
+
+static int full(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+
+/* send_batch sends omsgs[0, m); on a full send buffer the rest is queued (copied) and sent
+   when the socket is writable, as libuv queues dgram's sends. Queries keep being read. */
+static void send_batch(ctx_t *c, int m) {
+  int sent = 0;
+  while (sent < m && !c->head) {
+    int r = sendmmsg(c->fd, c->omsgs + sent, (unsigned)(m - sent), 0);
+    if (r > 0) sent += r;
+    else if (r < 0 && errno == EINTR) continue;
+    else if (r < 0 && full(errno)) break;
+    else sent++; /* skip the datagram that failed (an unreachable peer), send the rest */
+  }
+  if (sent == m) return;
+  for (; sent < m; sent++) enqueue(c, &c->omsgs[sent].msg_hdr);
+  uv_poll_start(&c->poll, UV_READABLE | UV_WRITABLE, on_ready);
+}
+
+/* drain sends queued replies, a batch at a time, until the queue is empty or the buffer full. */
+static void drain(ctx_t *c) {
+  while (c->head) {
+    int m = 0;
+    for (queued_t *q = c->head; q && m < BATCH; q = q->next, m++) {
+      c->oiov[m].iov_base = q->data;
+      c->oiov[m].iov_len = q->len;
+      memset(&c->omsgs[m].msg_hdr, 0, sizeof(struct msghdr));
+      c->omsgs[m].msg_hdr.msg_iov = &c->oiov[m];
+      c->omsgs[m].msg_hdr.msg_iovlen = 1;
+      c->omsgs[m].msg_hdr.msg_name = q->peer;
+      c->omsgs[m].msg_hdr.msg_namelen = q->peerlen;
+    }
+    int r = sendmmsg(c->fd, c->omsgs, (unsigned)m, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && full(errno)) return;
+    if (r <= 0) r = 1; /* skip the datagram that failed */
+    for (int i = 0; i < r; i++) {
+      queued_t *q = c->head;
+      c->head = q->next;
+      c->queued_bytes -= q->len;
+      free(q);
+    }
+  }
+  c->tail = NULL;
+  uv_poll_start(&c->poll, UV_READABLE, on_ready);
+}
+
+static void free_queue(ctx_t *c) {
+  while (c->head) {
+    queued_t *q = c->head;
+    c->head = q->next;
+    free(q);
+  }
+  c->tail = NULL;
+  c->queued_bytes = 0;
+}
+
+static void on_ready(uv_poll_t *handle, int status, int events) {
+  ctx_t *c = handle->data;
   if (status < 0 || c->closed) return;
+  if (events & UV_WRITABLE) drain(c);
+  if (!(events & UV_READABLE)) return;
   napi_env env = c->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -91,15 +178,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       c->omsgs[m].msg_hdr.msg_namelen = c->msgs[i].msg_hdr.msg_namelen;
       m++;
     }
-    for (int sent = 0; sent < m;) {
-      int r = sendmmsg(c->fd, c->omsgs + sent, (unsigned)(m - sent), 0);
-      if (r <= 0) {
-        if (r < 0 && errno == EINTR) continue;
-        sent++; /* skip the datagram that failed (an unreachable peer), send the rest */
-      } else {
-        sent += r;
-      }
-    }
+    send_batch(c, m);
     if (n < BATCH) break; /* drained */
   }
   napi_close_handle_scope(env, scope);
@@ -195,11 +274,11 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   napi_get_uv_event_loop(env, &loop);
   uv_poll_init(loop, &c->poll, fd);
   c->poll.data = c;
-  uv_poll_start(&c->poll, UV_READABLE, on_readable);
+  uv_poll_start(&c->poll, UV_READABLE, on_ready);
   return obj;
 }
 
-/* send(handle, reply, peer) -> bytes sent, or -errno: a reply that was not ready in its batch */
+/* send(handle, reply, peer) -> bytes sent or queued, or -errno: a reply that was not ready in its batch */
 static napi_value send_one(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], result;
@@ -215,8 +294,19 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
   if (!c->closed) {
     socklen_t len = ((struct sockaddr *)peer)->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (peer_len < len) len = (socklen_t)peer_len;
-    r = sendto(c->fd, reply, reply_len, 0, (struct sockaddr *)peer, len);
-    if (r < 0) r = -errno;
+    int queue = c->head != NULL; /* behind queued replies: keep the order */
+    if (!queue) {
+      r = sendto(c->fd, reply, reply_len, 0, (struct sockaddr *)peer, len);
+      if (r < 0) r = -errno;
+      queue = r < 0 && full((int)-r); /* no room: queue it */
+    }
+    if (queue) {
+      struct iovec iov = {.iov_base = reply, .iov_len = reply_len};
+      struct msghdr h = {.msg_name = peer, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+      enqueue(c, &h);
+      uv_poll_start(&c->poll, UV_READABLE | UV_WRITABLE, on_ready);
+      r = (ssize_t)reply_len;
+    }
   }
   napi_create_int64(env, (int64_t)r, &result);
   return result;
@@ -224,6 +314,7 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
 
 static void on_closed(uv_handle_t *h) {
   ctx_t *c = h->data;
+  free_queue(c);
   close(c->fd);
   free(c);
 }

@@ -1,6 +1,7 @@
 // Freshness: the time from a registry acknowledging a change to srvdns answering the
-// new state, polled with DNS queries. Registries: the Consul API stand-in and a real
-// etcd (v3 and v2). Target p99 < 50 ms. Prints figures; asserts nothing.
+// new state, polled with DNS queries. Registries: the file, the Consul API stand-in, a
+// real etcd (v3 and v2) and a real ZooKeeper. Target p99 < 50 ms. And ZooKeeper's load:
+// start -> every instance answering. Prints figures; asserts nothing.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { query } from '../test/helpers/client.js';
 import { ConsulStandin, consulPut } from '../test/helpers/consul-standin.js';
 import { EtcdServer } from '../test/helpers/etcd.js';
+import { curatorBody, registratorBody, Writer, ZooKeeperServer } from '../test/helpers/zookeeper.js';
+import zk from 'node-zookeeper-client';
 import { startSrvdns, summarize, writeResultsSection } from './lib.js';
 
 const CHANGES = Number(process.env.FRESHNESS_CHANGES ?? 200);
@@ -99,11 +102,67 @@ async function fileFreshness(): Promise<number[]> {
   return latencies;
 }
 
+/** zkFreshness alternates creating an ephemeral instance znode (Registrator's layout) and deleting it. */
+async function zkFreshness(): Promise<number[]> {
+  const server = new ZooKeeperServer();
+  await server.start();
+  const w = await new Writer(server.connect).open();
+  const body = (ip: string): string => registratorBody({ name: 'fresh', ip, port: 80 });
+  await w.ephemeral('/services/fresh/10.0.0.1:80', body('10.0.0.1'));
+  const srv = await startSrvdns(['--zookeeper', server.connect]);
+  const name = 'fresh.service.consul';
+  await waitFor(srv.port, name, (a) => a.length === 1, performance.now());
+  const latencies: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const put = i % 2 === 0;
+    const path = `/services/fresh/10.0.0.2:${1000 + (i >> 1)}`;
+    await (put ? w.ephemeral(path, body('10.0.0.2')) : w.remove(path));
+    const acked = performance.now();
+    latencies.push(await waitFor(srv.port, name, (a) => a.length === (put ? 2 : 1), acked));
+  }
+  await srv.stop();
+  w.close();
+  await server.stop();
+  return latencies;
+}
+
+/** zkLoad writes n Curator instances (100 services) and times srvdns's start until the last service answers all of its own. */
+async function zkLoad(n: number): Promise<string> {
+  const server = new ZooKeeperServer();
+  await server.start();
+  const w = await new Writer(server.connect).open();
+  const create = (path: string, data: string): Promise<void> =>
+    new Promise((resolve, reject) => w.client.create(path, Buffer.from(data), zk.CreateMode.PERSISTENT, (err) => (err ? reject(err) : resolve())));
+  await w.mkdirp('/services');
+  const per = n / 100;
+  for (let s = 0; s < 100; s++) {
+    await create(`/services/svc${s}`, '');
+    for (let i = 0; i < per; i += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, per - i) }, (_, k) => create(`/services/svc${s}/i${i + k}`, curatorBody({ name: `svc${s}`, id: `i${i + k}`, address: `10.${s}.${(i + k) >> 8}.${(i + k) & 255}`, port: 8000 }))));
+    }
+  }
+  const t0 = performance.now();
+  const srv = await startSrvdns(['--zookeeper', server.connect, '--zk-layout', 'curator']);
+  for (;;) {
+    const r = await query(srv.port, 'svc99.service.consul', 'A', { proto: 'tcp', timeoutMs: 5000 });
+    if (r.answer.length === per) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const took = performance.now() - t0;
+  await srv.stop();
+  w.close();
+  await server.stop();
+  return `load zookeeper curator layout, ${n.toLocaleString('en')} instances in 100 services (process start -> all answering; target < 5 s for 10,000): ${(took / 1000).toFixed(2)} s`;
+}
+
 const lines = [
   summarize('freshness file registry (rename over -> DNS answer; target p99 < 20 ms)', await fileFreshness()),
   summarize('freshness consul stand-in (registry ack -> DNS answer)', await consulFreshness()),
   summarize('freshness etcd v3 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v3')),
   summarize('freshness etcd v2 skydns (put/delete ack -> DNS answer)', await etcdFreshness('v2')),
+  summarize('freshness zookeeper registrator layout (ephemeral create/delete ack -> DNS answer)', await zkFreshness()),
+  await zkLoad(10000),
+  await zkLoad(50000),
 ];
 for (const l of lines) console.log(l);
 writeResultsSection('Freshness', 'Freshness (target p99 < 50 ms)', lines);

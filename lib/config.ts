@@ -7,6 +7,7 @@ import { parseCidr } from './forward/acl.js';
 import { LOG_LEVELS, redact, type LogLevel } from './log.js';
 import type { ConsulConnection } from './registry/consul-http.js';
 import { trimPrefix, type EtcdConnection, type EtcdSource } from './registry/etcd-mirror.js';
+import type { ZkConnection, ZkSource } from './registry/zookeeper.js';
 export type { EtcdSource } from './registry/etcd-mirror.js';
 import { envName, OPTIONS, type OptionName, type OptionSpec, type Raw } from './config/options.js';
 import { fromEnvValue, readConfigFile } from './config/sources.js';
@@ -30,6 +31,7 @@ export interface Config {
   /** consulKvPrefix, with consul, reads Registrator's consulkv keys instead of the catalog. */
   consulKvPrefix: string | undefined;
   etcd: EtcdConfig | undefined;
+  zookeeper: ZkConfig | undefined;
   maxStaleMs: number;
   cacheSize: number;
   cacheIdleMs: number;
@@ -65,6 +67,12 @@ export interface Config {
 
 /** ConsulConfig is how to reach Consul (the registry defines it: it is what it needs). */
 export type ConsulConfig = ConsulConnection;
+
+/** ZkConfig is how to reach ZooKeeper and which layouts to read, under which base znodes. */
+export interface ZkConfig {
+  connection: ZkConnection;
+  sources: ZkSource[];
+}
 
 /** EtcdConfig is how to reach etcd and what to read. */
 export interface EtcdConfig {
@@ -191,8 +199,9 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
   const etcd = etcdConfig(get, str, list);
   const registrator = etcd?.sources.filter((s) => s.layout === 'registrator') ?? [];
   if (registrator.length > 1) fail(get('etcd-source').source, 'at most one registrator layout: it answers the Consul-style domain');
-  const registries = [file && get('file').source, consulUrl && get('consul').source, registrator.length > 0 && 'the etcd registrator layout'].filter(Boolean);
-  if (registries.length > 1) fail(get('consul').source, `one registry for the ${domain} domain at a time: got ${registries.join(' and ')}`);
+  const zookeeper = zkConfig(get, str, list, duration);
+  // Several registries answer the Consul-style domain together (their services merged).
+  const registries = [file, consulUrl, registrator.length > 0, zookeeper].filter(Boolean);
   // Every option given is checked, whether or not its registry is in use: a typo must not wait for the day it matters.
   const consulWaitMs = duration('consul-wait');
   if (consulWaitMs < 1000 || consulWaitMs > 600000) fail(get('consul-wait').source, 'expected from 1s to 10m (Consul caps wait at 10 minutes)');
@@ -230,6 +239,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     file,
     consul,
     etcd,
+    zookeeper,
     maxStaleMs: duration('max-stale'),
     cacheSize: integer('cache-size', 1, 10000000),
     cacheIdleMs: duration('cache-idle'),
@@ -260,7 +270,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     logLevel,
   };
   // Last, so that it never hides an error in what was given.
-  if (registries.length === 0 && !etcd) throw new ConfigError('no registry: give --file PATH, --consul URL or --etcd URL (or SRVDNS_FILE / SRVDNS_CONSUL / SRVDNS_ETCD)');
+  if (registries.length === 0 && !etcd) throw new ConfigError('no registry: give --file PATH, --consul URL, --etcd URL or --zookeeper CONNECT (or SRVDNS_FILE / SRVDNS_CONSUL / SRVDNS_ETCD / SRVDNS_ZOOKEEPER)');
   return { kind: 'run', config, warnings: unknownVariables(env) };
 }
 
@@ -270,6 +280,49 @@ function rrlConfig(responsesPerSecond: number, slip: number): Config['rrl'] {
 }
 
 type Getter = (name: OptionName) => { value: Raw | undefined; source: string };
+
+/** specFields reads a repeatable source option's `key=value,…` pairs, refusing keys not in allowed. */
+function specFields(from: string, spec: string, allowed: readonly string[]): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    const key = part.slice(0, eq).trim();
+    if (eq <= 0 || !allowed.includes(key)) fail(from, `expected ${allowed.map((k) => `${k}=`).join(',')} pairs, got "${part}"`);
+    fields.set(key, part.slice(eq + 1).trim());
+  }
+  return fields;
+}
+
+/** zkConfig reads the ZooKeeper options: the connection string, credentials, and one or more layouts. */
+function zkConfig(get: Getter, str: (name: OptionName) => string | undefined, list: (name: OptionName) => readonly string[], duration: (name: OptionName) => number): ZkConfig | undefined {
+  const connect = str('zookeeper');
+  // host:port pairs (a host may be a name or [IPv6]), an optional chroot path after the last.
+  if (connect !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}(?:,(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5})*(?:\/[^\s,]*)?$/.test(connect)) {
+    fail(get('zookeeper').source, `expected host:port[,host:port…][/chroot], got "${connect}"`);
+  }
+  const auth = str('zk-auth');
+  if (auth !== undefined && !/^[^:]+:.*$/.test(auth)) fail(get('zk-auth').source, 'expected user:password');
+  const sessionTimeoutMs = duration('zk-session-timeout');
+  if (sessionTimeoutMs < 1000 || sessionTimeoutMs > 600000) fail(get('zk-session-timeout').source, 'expected from 1s to 10m');
+  const source = (layout: string, base: string | undefined, blame: (field: 'layout' | 'base') => string): ZkSource => {
+    if (layout !== 'registrator' && layout !== 'curator') fail(blame('layout'), `expected registrator or curator, got "${layout}"`);
+    const b = base ?? '/services';
+    if (!/^\/[^\s]*$/.test(b)) fail(blame('base'), `expected a znode path like /services, got "${b}"`);
+    return { layout, base: trimPrefix(b) || '/' };
+  };
+  const single = source(str('zk-layout') ?? 'registrator', str('zk-base'), (field) => get(`zk-${field}`).source);
+  const specs = list('zk-source');
+  const sources = specs.length === 0 ? [single] : specs.map((spec) => {
+    const from = `${get('zk-source').source} "${spec}"`;
+    const fields = specFields(from, spec, ['layout', 'base']);
+    return source(fields.get('layout') ?? 'registrator', fields.get('base'), (field) => `${from}: ${field}`);
+  });
+  if (connect === undefined) {
+    if (specs.length > 0) fail(get('zk-source').source, 'needs --zookeeper CONNECT');
+    return undefined;
+  }
+  return { connection: { connect, auth, sessionTimeoutMs }, sources };
+}
 
 /** etcdConfig reads the etcd options: endpoints, credentials, and one or more sources. */
 function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, list: (name: OptionName) => readonly string[]): EtcdConfig | undefined {
@@ -294,13 +347,7 @@ function etcdConfig(get: Getter, str: (name: OptionName) => string | undefined, 
   } else {
     for (const spec of specs) {
       const from = `${get('etcd-source').source} "${spec}"`;
-      const fields = new Map<string, string>();
-      for (const part of spec.split(',')) {
-        const eq = part.indexOf('=');
-        const key = part.slice(0, eq).trim();
-        if (eq <= 0 || !['layout', 'api', 'prefix', 'zone'].includes(key)) fail(from, `expected layout=,api=,prefix=,zone= pairs, got "${part}"`);
-        fields.set(key, part.slice(eq + 1).trim());
-      }
+      const fields = specFields(from, spec, ['layout', 'api', 'prefix', 'zone']);
       sources.push(source(fields.get('layout') ?? 'skydns', fields.get('api') ?? 'v3', fields.get('prefix'), fields.get('zone') ?? 'skydns.local.', (field) => `${from}: ${field}`));
     }
   }

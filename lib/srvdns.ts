@@ -3,7 +3,8 @@ import { serviceTtl } from './answer/ttl.js';
 import type { Config, Endpoint } from './config.js';
 import type { Logger } from './log.js';
 import { FileRegistry } from './registry/file.js';
-import { createRegistry, createSkyDnsSources } from './registry/index.js';
+import { createRegistries, createRegistry, createSkyDnsSources } from './registry/index.js';
+import { tooStale } from './registry/staleness.js';
 import type { SkyDnsSource } from './registry/skydns.js';
 import type { Registry, Source } from './registry/registry.js';
 import type { Server as HttpServer } from 'node:http';
@@ -207,9 +208,10 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
     recursors: await resolveEndpoints(given.recursors, '--recursor', log),
     metrics: given.metrics && (await resolveEndpoints([given.metrics], '--metrics', log))[0],
   };
-  const registry = createRegistry(config, log);
+  const members = createRegistries(config, log);
+  const registry = createRegistry(members, config.maxStaleMs);
   const sky = createSkyDnsSources(config, log);
-  const sources: Source[] = [...(registry ? [registry] : []), ...sky];
+  const sources: Source[] = [...members, ...sky];
   // If one source cannot start (an invalid catalog file), the others are stopped again.
   const started = await Promise.allSettled(sources.map((s) => s.start()));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -244,7 +246,8 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
       http = await startHttp(m.host, m.port, {
         metrics: () => metrics.registry.metrics(),
         contentType: metrics.registry.contentType,
-        notReady: () => sources.filter((s) => !s.synced()).map((s) => s.name),
+        // Not ready: a source never read, or one whose data is past --max-stale (it answers SERVFAIL).
+        notReady: () => sources.filter((s) => !s.synced() || (!s.healthy() && tooStale(s.staleSince(), config.maxStaleMs))).map((s) => s.name),
         log,
       });
       const server = http.server;
@@ -267,7 +270,7 @@ export async function start(given: Config, log: Logger, options: StartOptions = 
     cache,
     handler,
     reload: async () => {
-      if (registry instanceof FileRegistry) await registry.reload();
+      for (const m of members) if (m instanceof FileRegistry) await m.reload();
     },
     stop: async () => {
       await Promise.all(listeners.map((l) => l.close()));

@@ -84,6 +84,18 @@ t.test('etcd sources: the single-flag form, and several with --etcd-source', asy
   ]);
 });
 
+t.test('zookeeper sources: the single-flag form, several with --zk-source, and registries together', async (t) => {
+  const one = run(['--zookeeper', 'zk1:2181,[::1]:2182/tenant/a', '--zk-auth', 'app:s3cret']);
+  t.same(one.zookeeper, { connection: { connect: 'zk1:2181,[::1]:2182/tenant/a', auth: 'app:s3cret', sessionTimeoutMs: 10000 }, sources: [{ layout: 'registrator', base: '/services' }] }, 'defaults');
+  const cur = run(['--zookeeper', 'zk:2181', '--zk-layout', 'curator', '--zk-base', '/discovery/', '--zk-session-timeout', '30s']);
+  t.same([cur.zookeeper?.sources, cur.zookeeper?.connection.sessionTimeoutMs], [[{ layout: 'curator', base: '/discovery' }], 30000]);
+  const many = run(['--zookeeper', 'zk:2181', '--zk-source', 'layout=curator,base=/services', '--zk-source', 'layout=registrator,base=/']);
+  t.same(many.zookeeper?.sources, [{ layout: 'curator', base: '/services' }, { layout: 'registrator', base: '/' }]);
+  // Several registries answer the Consul-style domain together.
+  const together = run(['--file', 'x', '--consul', 'http://127.0.0.1:8500', '--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'registrator', '--zookeeper', 'zk:2181']);
+  t.same([together.file, together.consul?.url, together.etcd?.sources[0]?.layout, together.zookeeper?.connection.connect], ['x', 'http://127.0.0.1:8500', 'registrator', 'zk:2181']);
+});
+
 t.test('recursors: port 53 by default, IPv6 forms, default recursion ranges', async (t) => {
   const c = run(['--file', 'x', '--recursor', '10.0.0.53', '--recursor', '[2001:db8::53]', '--recursor', '127.0.0.1:5353', '--recursor', '[::1]:5300']);
   t.same(c.recursors, [{ host: '10.0.0.53', port: 53 }, { host: '2001:db8::53', port: 53 }, { host: '127.0.0.1', port: 5353 }, { host: '::1', port: 5300 }]);
@@ -112,9 +124,17 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad domain', argv: ['--file', 'x', '--domain', 'bad domain'], error: /^--domain: not a domain name/ },
   { name: 'a bad env value, named by its variable', argv: ['--file', 'x'], env: { SRVDNS_NODE_TTL: 'x' }, error: /^SRVDNS_NODE_TTL: expected whole seconds/ },
   { name: 'a bad env boolean', argv: ['--file', 'x'], env: { SRVDNS_ONLY_PASSING: 'maybe' }, error: /^SRVDNS_ONLY_PASSING: expected true or false/ },
-  { name: 'no registry', argv: [], error: /no registry: give --file PATH, --consul URL or --etcd URL/ },
-  { name: 'two registries', argv: ['--file', 'x', '--consul', 'http://127.0.0.1:8500'], error: /one registry for the consul\. domain at a time: got --file and --consul/ },
-  { name: 'file and registrator', argv: ['--file', 'x', '--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'registrator'], error: /got --file and the etcd registrator layout/ },
+  { name: 'no registry', argv: [], error: /no registry: give --file PATH, --consul URL, --etcd URL or --zookeeper CONNECT/ },
+  { name: 'two etcd registrator layouts', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-source', 'layout=registrator', '--etcd-source', 'layout=registrator,prefix=/r2'], error: /^--etcd-source: at most one registrator layout/ },
+  { name: 'a bad zookeeper connection string', argv: ['--zookeeper', 'http://zk:2181'], error: /^--zookeeper: expected host:port\[,host:port…\]\[\/chroot\], got "http:\/\/zk:2181"/ },
+  { name: 'a zookeeper host without a port', argv: ['--zookeeper', 'zk1:2181,zk2'], error: /^--zookeeper: expected host:port/ },
+  { name: 'a bad zk layout', argv: ['--zookeeper', 'zk:2181', '--zk-layout', 'eureka'], error: /^--zk-layout: expected registrator or curator, got "eureka"/ },
+  { name: 'a bad zk base', argv: ['--zookeeper', 'zk:2181', '--zk-base', 'services'], error: /^--zk-base: expected a znode path like \/services, got "services"/ },
+  { name: 'a bad zk source key', argv: ['--zookeeper', 'zk:2181', '--zk-source', 'layout=curator,path=/x'], error: /^--zk-source "layout=curator,path=\/x": expected layout=,base= pairs, got "path=\/x"/ },
+  { name: 'a bad layout in a zk source', argv: ['--zookeeper', 'zk:2181', '--zk-source', 'layout=x'], error: /^--zk-source "layout=x": layout: expected registrator or curator/ },
+  { name: 'a zk source without zookeeper', argv: ['--file', 'x', '--zk-source', 'layout=curator'], error: /^--zk-source: needs --zookeeper CONNECT/ },
+  { name: 'zk auth without a colon', argv: ['--zookeeper', 'zk:2181', '--zk-auth', 'secret'], error: /^--zk-auth: expected user:password$/ },
+  { name: 'a zk session timeout too short', argv: ['--zookeeper', 'zk:2181', '--zk-session-timeout', '100ms'], error: /^--zk-session-timeout: expected from 1s to 10m/ },
   { name: 'a bad etcd URL', argv: ['--etcd', '127.0.0.1:2379'], error: /^--etcd: expected http:\/\/host:port/ },
   { name: 'a bad etcd layout', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-layout', 'flat'], error: /layout: expected skydns or registrator/ },
   { name: 'a bad etcd api', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-api', 'v4'], error: /api: expected v3 or v2/ },

@@ -1,7 +1,7 @@
 // Every source srvdns reads passes the one source conformance suite
 // (test/conformance/source-suite.ts): the file registry, Consul (the API stand-in), its
-// KV store in Registrator's consulkv layout, and a real etcd over v3 and v2, in the
-// SkyDNS and the Registrator layouts.
+// KV store in Registrator's consulkv layout, a real etcd over v3 and v2, in the SkyDNS
+// and the Registrator layouts, and a real ZooKeeper in Registrator's and Curator's layouts.
 import t from 'tap';
 import { renameSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { sourceSuite, type SourceHarness } from './conformance/source-suite.js';
 import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
 import { EtcdServer } from './helpers/etcd.js';
+import { curatorBody, registratorBody, Writer, ZooKeeperServer } from './helpers/zookeeper.js';
 
 /** A label of 64 octets: a name the wire cannot carry, as a broken writer might register. */
 const LONG = `${'x'.repeat(64)}.example`;
@@ -123,5 +124,52 @@ t.test('etcd', async (t) => {
         } satisfies SourceHarness);
       });
     }
+  }
+});
+
+t.test('zookeeper', async (t) => {
+  const server = new ZooKeeperServer();
+  await server.start();
+  t.teardown(() => server.stop());
+  // One writer session per instance, as each container (Registrator) or service (Curator) has its own.
+  const writers = new Map<string, Writer>();
+  const layouts: [string, (s: string, id: string, ip: string) => [string, string], string][] = [
+    ['registrator', (s, _id, ip) => [`/services/${s}/${ip}:80`, registratorBody({ name: s, ip, port: 80, tags: null, attrs: null })], '{"Name":"conf","IP":"10.7.9.9","PublicPort":"80"}'],
+    ['curator', (s, id, ip) => [`/services/${s}/${id}`, curatorBody({ name: s, id, address: ip, port: 80 })], '{"name":"conf","id":"bad","address":"10.7.9.9","port":null,"sslPort":null}'],
+  ];
+  for (const [layout, znode, broken] of layouts) {
+    t.test(layout, async (t) => {
+      const paths = new Map<string, string>();
+      sourceSuite(t, {
+        flags: () => ['--zookeeper', server.connect, '--zk-layout', layout, '--zk-session-timeout', '2s'],
+        name: (s) => `${s}.service.consul`,
+        put: async (s, id, ip) => {
+          const [path, body] = znode(s, id, ip);
+          const w = await new Writer(server.connect).open();
+          writers.set(`${s}/${id}`, w);
+          paths.set(`${s}/${id}`, path);
+          await w.ephemeral(path, body);
+        },
+        // The writer's session ends (a container stopped): ZooKeeper deletes its znode.
+        remove: async (s, id) => {
+          writers.get(`${s}/${id}`)?.close();
+          writers.delete(`${s}/${id}`);
+        },
+        malformed: async (s) => {
+          const w = await new Writer(server.connect).open();
+          writers.set(`${s}/bad`, w);
+          await w.ephemeral(`/services/${s}/bad`, broken);
+        },
+        down: () => server.kill(),
+        up: () => server.start(),
+        clear: async () => {
+          for (const w of writers.values()) w.close();
+          writers.clear();
+          const admin = await new Writer(server.connect).open();
+          await admin.removeAll('/services');
+          admin.close();
+        },
+      } satisfies SourceHarness);
+    });
   }
 });

@@ -24,6 +24,11 @@ export function withTag(instances: readonly Instance[], tag: string): Instance[]
   return instances.filter((i) => i.tags.some((t) => t.toLowerCase() === want));
 }
 
+/** untagged keeps the instances a name without a tag answers: all but those answering only by tag. */
+export function untagged(instances: readonly Instance[]): readonly Instance[] {
+  return instances.some((i) => i.onlyTagged) ? instances.filter((i) => !i.onlyTagged) : instances;
+}
+
 /** hasTagBelow tells whether a tag of more labels ends in tag (`v1.primary` below `primary`): the tag's name is then an empty non-terminal. */
 export function hasTagBelow(instances: readonly Instance[], tag: string): boolean {
   const suffix = `.${tag.toLowerCase()}`;

@@ -35,6 +35,8 @@ export interface Instance {
   health: Health;
   /** nodeMeta is the node's meta, where the registry has it: TXT in ADDITIONAL of answers naming the node. */
   nodeMeta?: Readonly<Record<string, string>>;
+  /** onlyTagged: the instance answers only names that ask for one of its tags (Curator's sslPort, as tag `tls`), never the plain service name. */
+  onlyTagged?: true;
 }
 
 /** ReverseEntry is what is known at one IP address. */

@@ -73,6 +73,25 @@ export const OPTIONS = {
   'etcd-ca': { kind: 'string', arg: 'FILE', help: 'CA certificate (PEM) for https:// etcd endpoints' },
   'etcd-cert': { kind: 'string', arg: 'FILE', help: 'client certificate (PEM) for etcd' },
   'etcd-key': { kind: 'string', arg: 'FILE', help: 'client key (PEM) for etcd' },
+  zookeeper: {
+    kind: 'string',
+    arg: 'CONNECT',
+    help: "ZooKeeper connection string, host:port[,host:port…][/chroot]: serve --zk-layout's znodes as Consul-style names",
+  },
+  'zk-layout': {
+    kind: 'string',
+    arg: 'registrator|curator',
+    default: 'registrator',
+    help: "registrator: Registrator's zookeeper backend, <base>/<service>/<ip>:<port> = JSON; curator: Apache Curator / Spring Cloud Zookeeper, <base>/<service>/<id> = ServiceInstance JSON",
+  },
+  'zk-base': { kind: 'string', arg: 'PATH', help: 'the base znode of the layout (default /services for both)' },
+  'zk-source': {
+    kind: 'strings',
+    arg: 'SPEC',
+    help: 'one more ZooKeeper source, e.g. layout=curator,base=/services; repeatable (replaces the single --zk-layout/--zk-base form)',
+  },
+  'zk-auth': { kind: 'string', arg: 'USER:PASSWORD', secret: true, help: 'digest credentials for znodes whose ACLs ask for them' },
+  'zk-session-timeout': { kind: 'duration', arg: 'DURATION', default: '10s', help: "srvdns's own ZooKeeper session timeout (the server keeps it within 2-20 ticks)" },
   'max-stale': {
     kind: 'duration',
     arg: 'DURATION',

@@ -1,6 +1,9 @@
 // Registrator's etcd backend, served as it is: `<prefix>/<name>/<id>` = `ip:port`
 // (`[v6]:port`), refreshed with an etcd TTL. Each key is an instance of service <name>,
-// passing (an expired key is a gone instance), answered with Consul-style names.
+// passing (an expired key is a gone instance), answered with Consul-style names. The same
+// registry serves every `<prefix>/<name>/<id>` layout through its mirror and decoder:
+// Registrator's consulkv backend (consul-kv.ts), and the ZooKeeper layouts (zookeeper.ts,
+// zk-layouts.ts), whose values are JSON.
 import { isIP } from 'node:net';
 import { Snapshot } from '../catalog/snapshot.js';
 import { DEFAULT_WEIGHTS, type Instance } from '../catalog/types.js';
@@ -19,7 +22,34 @@ export type RegistratorOptions = {
   datacenter: string;
   log: Logger;
   startTimeoutMs?: number;
+  /** layout names the value format in logs; decode reads one value (default: Registrator's `ip:port`). */
+  layout?: string;
+  decode?: Decode;
 } & ({ connection: EtcdConnection; api: EtcdApi } | { mirror: { name: string; create(sink: KeySink, log: Logger): KeyMirror } });
+
+/** Decode reads the value at <prefix>/<service>/<id> into its instances, or says why it cannot. */
+export type Decode = (service: string, id: string, value: string) => Instance[] | string;
+
+/** decodeAddress reads Registrator's etcd and consulkv value, `ip:port`: one passing instance, its node the host part of the id (<host>:<container>:<port>). */
+export function decodeAddress(service: string, id: string, value: string): Instance[] | string {
+  const addr = parseAddress(value);
+  if (!addr) return `expected ip:port, got ${JSON.stringify(value.slice(0, 64))}`;
+  return [
+    {
+      service,
+      id,
+      node: id.split(':')[0] || id,
+      nodeAddress: addr.ip,
+      address: addr.ip,
+      port: addr.port,
+      tags: [],
+      meta: {},
+      weights: DEFAULT_WEIGHTS,
+      priority: 1,
+      health: 'passing',
+    },
+  ];
+}
 
 /** parseAddress reads Registrator's `ip:port` or `[ipv6]:port`. */
 export function parseAddress(value: string): { ip: string; port: number } | undefined {
@@ -40,13 +70,15 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
   private readonly log: Logger;
   private dirty = false;
   private readonly skipped = new Set<string>();
+  private readonly decode: Decode;
   /** malformed counts keys skipped because their value or path is not Registrator's. */
   malformed = 0;
 
   constructor(private readonly o: RegistratorOptions) {
     super(o.datacenter);
     this.name = 'mirror' in o ? o.mirror.name : 'etcd';
-    this.log = o.log.child({ component: `registry/${this.name}`, layout: 'registrator', prefix: o.prefix });
+    this.decode = o.decode ?? decodeAddress;
+    this.log = o.log.child({ component: `registry/${this.name}`, layout: o.layout ?? 'registrator', prefix: o.prefix });
     this.mirror = 'mirror' in o ? o.mirror.create(this, this.log) : createMirror(o.api, o.connection, o.prefix, this, this.log);
   }
 
@@ -118,7 +150,7 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
     this.malformed++;
     if (this.skipped.has(key)) return;
     this.skipped.add(key);
-    this.log.warn({ key, why }, 'skipping a malformed registrator key');
+    this.log.warn({ key, why }, 'skipping a malformed entry');
   }
 
   /** instancesOf reads keys as Registrator's instances, skipping (and logging once) what is not. */
@@ -131,26 +163,9 @@ export class RegistratorRegistry extends SnapshotRegistry implements KeySink {
         this.skip(key, 'expected <prefix>/<service>/<id>');
         continue;
       }
-      const addr = parseAddress(value);
-      if (!addr) {
-        this.skip(key, `expected ip:port, got ${JSON.stringify(value.slice(0, 64))}`);
-        continue;
-      }
-      const [service, id] = parts as [string, string];
-      // Registrator ids are <host>:<container>:<port>; the host names the node.
-      instances.push({
-        service,
-        id,
-        node: id.split(':')[0] || id,
-        nodeAddress: addr.ip,
-        address: addr.ip,
-        port: addr.port,
-        tags: [],
-        meta: {},
-        weights: DEFAULT_WEIGHTS,
-        priority: 1,
-        health: 'passing',
-      });
+      const decoded = this.decode(parts[0]!, parts[1]!, value);
+      if (typeof decoded === 'string') this.skip(key, decoded);
+      else for (const i of decoded) instances.push(i);
     }
     return instances;
   }

@@ -5,7 +5,7 @@ import type { Answer } from '../answer/answer.js';
 import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
-import { hasTagBelow, healthy, metaTxt, serviceRecords, withTag, type HealthPolicy } from '../answer/service.js';
+import { hasTagBelow, healthy, metaTxt, serviceRecords, untagged, withTag, type HealthPolicy } from '../answer/service.js';
 import { queryDatacenter, scopedDatacenter, type DataKey } from '../catalog/changes.js';
 import { thenLookup, type CatalogNode, type Instance, type Lookup, type QueryResult, type Scope } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
@@ -103,9 +103,10 @@ export class ConsulZone implements Zone {
 
   private serviceAnswer(q: ZoneQuery, dc: string, all: readonly Instance[] | undefined, tag: string | undefined, scope?: Scope): Answer {
     if (!all || all.length === 0) return nxdomain(this.soa());
-    const tagged = tag === undefined ? all : withTag(all, tag);
-    // A tag prefix (`primary.db` when tag `v1.primary` exists) is an empty non-terminal.
-    if (tagged.length === 0) return tag !== undefined && hasTagBelow(all, tag) ? nodata(this.soa()) : nxdomain(this.soa());
+    const tagged = tag === undefined ? untagged(all) : withTag(all, tag);
+    // A tag prefix (`primary.db` when tag `v1.primary` exists) is an empty non-terminal, as
+    // is a service whose every instance answers only by tag.
+    if (tagged.length === 0) return tag === undefined || hasTagBelow(all, tag) ? nodata(this.soa()) : nxdomain(this.soa());
     // Ours (SPEC §2): a registered service with no healthy instance is NODATA, not
     // Consul's NXDOMAIN, which a resolver may cache for the whole subtree (RFC 8020).
     const live = healthy(tagged, this.o);

@@ -50,8 +50,10 @@ export async function runPrimary(config: Config, workers: number, log: Logger): 
   cluster.on('exit', (w, code, signal) => {
     ready.delete(w.id);
     if (stopping) return;
-    if (!started.has(w.id)) {
-      // It could not start (its error is above): another would fail the same way.
+    // A worker that exits by itself before it started could not start (its error is
+    // above): another would fail the same way. One killed by a signal meanwhile (the OOM
+    // killer, an operator) died like any other: its STARTED message may still be in flight.
+    if (!started.has(w.id) && signal === null) {
       log.fatal({ worker: w.id, code, signal }, 'a worker could not start; stopping');
       return stopAll(typeof code === 'number' && code !== 0 ? code : 1);
     }

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query } from './helpers/client.js';
@@ -192,6 +192,24 @@ t.test('--workers 2: a worker that dies later is restarted; a crash loop ends th
   }
   t.equal(await exited, 1, 'five deaths within 30 s end the server, exit 1');
   t.match(out, /workers keep dying; stopping/);
+});
+
+t.test('--workers 2: a worker killed before it reported its start is restarted, not taken for a worker that cannot start', async (t) => {
+  const child = spawn(process.execPath, [BIN, '--file', 'fixtures/catalog.yaml', '--listen', '127.0.0.1:0', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // The workers' pids as soon as they are forked, long before they listen.
+  const children = (): number[] => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  const first = await eventually(() => {
+    const pids = children();
+    expect(pids.length > 0, 'a worker forked');
+    return pids[0]!;
+  }, 10000, 5);
+  process.kill(first, 'SIGKILL');
+  await eventually(() => expect([...out.matchAll(/"pid":(\d+),[^\n]*listening on/g)].length >= 2, 'two workers listening'), 20000, 50);
+  t.equal(child.exitCode, null, 'the server runs on');
+  t.match(out, /worker died; starting another/, 'the killed worker was replaced');
 });
 
 t.test('host names where the README says HOST: --listen localhost:PORT and --recursor localhost, resolved and logged at start-up', async (t) => {

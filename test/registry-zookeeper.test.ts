@@ -206,11 +206,17 @@ class Proxy {
   }
 }
 
-t.test("a writer's session that expires takes its instances with it", async (t) => {
-  await fresh();
+/** proxied puts a Proxy before ZooKeeper for one test; through is the connection string that goes through it. */
+async function proxied(t: Test): Promise<{ proxy: Proxy; through: string }> {
   const proxy = new Proxy(server.port);
   const through = await proxy.start();
   t.teardown(() => proxy.close());
+  return { proxy, through };
+}
+
+t.test("a writer's session that expires takes its instances with it", async (t) => {
+  await fresh();
+  const { proxy, through } = await proxied(t);
   const stays = await writer(t);
   await stays.ephemeral('/services/web/10.11.0.1:80', registratorBody({ name: 'web', ip: '10.11.0.1', port: 80 }));
   // The dying container's session: 1 s, reaching ZooKeeper only through the proxy.
@@ -227,9 +233,7 @@ t.test("a writer's session that expires takes its instances with it", async (t) 
 
 t.test("srvdns's own session expiring: a new session, everything read again, changes made meanwhile seen", async (t) => {
   await fresh();
-  const proxy = new Proxy(server.port);
-  const through = await proxy.start();
-  t.teardown(() => proxy.close());
+  const { proxy, through } = await proxied(t);
   const w = await writer(t);
   await w.ephemeral('/services/web/10.12.0.1:80', registratorBody({ name: 'web', ip: '10.12.0.1', port: 80 }));
   const { log, lines } = capturingLogger();
@@ -299,6 +303,9 @@ t.test('digest ACLs with --zk-auth, and a chroot in the connection string', asyn
   await eventually(async () => expect((await sorted(without, 'web.service.consul', 'A')).length === 1, 'without: the open one'), 5000);
   t.same(await sorted(without, 'web.service.consul', 'A'), ['web.service.consul. 0 IN A 10.14.0.2'], 'without credentials: the znode it may not read is skipped');
   t.ok(lines.some((l) => l.path === '/services/web/10.14.0.1:80' && /not allowed/.test(String(l.msg))), 'and logged with its path');
+  // Watches under the chroot: a deletion is seen (event paths come without the chroot).
+  await w.remove('/tenant/services/web/10.14.0.2:80');
+  await eventually(async () => expect((await sorted(withAuth, 'web.service.consul', 'A')).join() === 'web.service.consul. 0 IN A 10.14.0.1', 'removed under the chroot'), 3000);
 });
 
 t.test('several sources together: two ZooKeeper layouts and the file registry, one service merged', async (t) => {

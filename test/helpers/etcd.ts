@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { freePort } from './ports.js';
+import { freePort, killHard } from './ports.js';
 
 /** EtcdServer is one etcd process; stop() kills it, start() brings it back on the same ports and data. */
 export class EtcdServer {
@@ -84,11 +84,7 @@ export class EtcdServer {
     this.child = undefined;
     this.client?.close();
     this.client = undefined;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await killHard(child);
   }
 
   async stop(): Promise<void> {

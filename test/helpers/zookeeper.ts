@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zk from 'node-zookeeper-client';
-import { freePort } from './ports.js';
+import { freePort, killHard } from './ports.js';
 
 /** The server's jars as Debian installs them; zookeeper.jar's manifest names its other dependencies. */
 const CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].join(':');
@@ -91,11 +91,7 @@ export class ZooKeeperServer {
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await killHard(child);
   }
 
   async stop(): Promise<void> {

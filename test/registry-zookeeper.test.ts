@@ -162,12 +162,21 @@ t.test('malformed znodes are skipped, logged once with their path, counted; the 
 class Proxy {
   private readonly sockets = new Set<Socket>();
   private cut = false;
+  /** silent: new connections are accepted and left unanswered. */
+  silent = false;
   private readonly net: NetServer;
   port = 0;
 
   constructor(target: number) {
     this.net = createServer((client) => {
       if (this.cut) return void client.destroy();
+      if (this.silent) {
+        // Accepted, then never answered nor closed: a server that hangs while starting.
+        this.sockets.add(client);
+        client.on('error', () => undefined);
+        client.on('close', () => this.sockets.delete(client));
+        return;
+      }
       const upstream = new (client.constructor as typeof Socket)();
       upstream.connect(target, '127.0.0.1');
       for (const s of [client, upstream]) {
@@ -198,6 +207,7 @@ class Proxy {
 
   up(): void {
     this.cut = false;
+    this.silent = false;
   }
 
   close(): Promise<void> {
@@ -249,8 +259,9 @@ t.test("srvdns's own session expiring: a new session, everything read again, cha
   const up = /^srvdns_registry_up\{registry="zookeeper"\} (\d)/m;
   t.match(await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text(), up, 'srvdns_registry_up reported');
   t.equal(up.exec(await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text())?.[1], '0', 'srvdns_registry_up 0');
-  // Longer than the session timeout: the server expires srvdns's session.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Longer than the session timeout: the server expires srvdns's session (well before
+  // srvdns would give up on the connection itself, at three session timeouts).
+  await new Promise((r) => setTimeout(r, 1600));
   proxy.up();
   await eventually(async () => expect((await sorted(srv, 'web.service.consul', 'A')).join() === 'web.service.consul. 0 IN A 10.12.0.2', 'caught up'), 15000, 50);
   t.same(await sorted(srv, 'new.service.consul', 'A'), ['new.service.consul. 0 IN A 10.12.0.3'], 'a service created meanwhile');
@@ -261,11 +272,26 @@ t.test("srvdns's own session expiring: a new session, everything read again, cha
   t.equal(up.exec(await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text())?.[1], '1', 'srvdns_registry_up 1');
 });
 
+t.test('a server that accepts the connection and never answers it: a new session after the session timeout', async (t) => {
+  await fresh();
+  const { proxy, through } = await proxied(t);
+  const w = await writer(t);
+  await w.ephemeral('/services/web/10.17.0.1:80', registratorBody({ name: 'web', ip: '10.17.0.1', port: 80 }));
+  proxy.silent = true;
+  const { log, lines } = capturingLogger();
+  const srv = await srvdns(t, ['--zookeeper', through, '--zk-session-timeout', '1s'], log);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal((await query(srv.port, 'web.service.consul', 'A')).rcode, 'SERVFAIL', 'nothing read yet: SERVFAIL');
+  proxy.up();
+  await eventually(async () => expect((await sorted(srv, 'web.service.consul', 'A')).length === 1, 'read through a later session'), 8000, 50);
+  t.ok(lines.some((l) => /no connection within the session timeout/.test(String(l.why))), 'the hung attempt was given up');
+});
+
 t.test('ZooKeeper killed and restarted mid-run: the last answers throughout, /readyz past --max-stale, caught up after', async (t) => {
   await fresh();
   const w = await writer(t);
   await w.ephemeral('/services/web/10.13.0.1:80', registratorBody({ name: 'web', ip: '10.13.0.1', port: 80 }));
-  const srv = await srvdns(t, ['--zookeeper', server.connect, '--max-stale', '2s', '--metrics', '127.0.0.1:0']);
+  const srv = await srvdns(t, ['--zookeeper', server.connect, '--zk-session-timeout', '4s', '--max-stale', '2s', '--metrics', '127.0.0.1:0']);
   await eventually(async () => expect((await sorted(srv, 'web.service.consul', 'A')).length === 1, 'synced'), 5000);
   const ready = async (): Promise<number> => (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/readyz`)).status;
   t.equal(await ready(), 200, 'ready');

@@ -272,7 +272,7 @@ t.test("srvdns's own session expiring: a new session, everything read again, cha
   t.equal(up.exec(await (await fetch(`http://127.0.0.1:${srv.server.metricsPort}/metrics`)).text())?.[1], '1', 'srvdns_registry_up 1');
 });
 
-t.test('a server that accepts the connection and never answers it: a new session after the session timeout', async (t) => {
+t.test('a server that accepts the connection and never answers it: a new session after three session timeouts', async (t) => {
   await fresh();
   const { proxy, through } = await proxied(t);
   const w = await writer(t);

@@ -45,6 +45,8 @@ export interface Config {
   tcpMaxConnectionsPerClient: number;
   /** answerCacheBytes bounds the ready answers kept for the hot path. */
   answerCacheBytes: number;
+  /** gcHeapGrowth is V8's heap growing percent (0: V8's own heuristics). */
+  gcHeapGrowth: number;
   /** udpMaxSize is the largest UDP reply and the EDNS buffer size we advertise. */
   udpMaxSize: number;
   /** aRecordLimit is the most A/AAAA records an answer carries (0: no limit). */
@@ -266,6 +268,7 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest
     aRecordLimit: integer('a-record-limit', 0, 65535),
     udpIo: udpIo(get('udp-io').source, str('udp-io') ?? ''),
     answerCacheBytes: integer('answer-cache-size', 0, 2 ** 40),
+    gcHeapGrowth: integer('gc-heap-growth', 0, 1000),
     rrl: rrlConfig(integer('rrl-responses-per-second', 0, 1000000), integer('rrl-slip', 0, 10)),
     logLevel,
   };

@@ -293,3 +293,23 @@ t.test('invalidation drops every entry of a tag, and only those, after evictions
   cache.invalidate(tagOf(1));
   t.equal(cache.size, 0, 'a tag used again after invalidation is found again');
 });
+
+t.test("cached bytes live in the cache's own chunks, not in Node's shared Buffer pool beside transient replies", async (t) => {
+  const zone = { healthy: () => true } as unknown as Zone;
+  const s = new Scan();
+  const cache = new AnswerCache(1 << 20);
+  const entries = ['a.consul', 'b.consul', 'c.consul'].map((name) => {
+    const p = buildQuery(name, 'A', { id: 7 });
+    if (!scanQuery(p, s)) throw new Error('not scanned');
+    // What the encoder hands over: a slice of Node's pool (Buffer.from copies small buffers into it).
+    const built = Buffer.from(Buffer.alloc(100, name.charCodeAt(0)));
+    t.equal(built.buffer.byteLength, Buffer.poolSize, `${name}: the built bytes are in a pool slab (as the encoder's are)`);
+    return { built, e: cache.set(keyOf(p, s, 512), zone, { kind: 'service', datacenter: 'dc1', name }, built)! };
+  });
+  for (const { built, e } of entries) {
+    t.not(e.wire.buffer, built.buffer, 'the cached copy is not in the pool slab');
+    t.same(e.wire, built, 'the same bytes');
+  }
+  t.equal(entries[0]!.e.wire.buffer, entries[2]!.e.wire.buffer, 'answers cached one after another share a chunk (evicted together, collected together)');
+  t.equal(entries[0]!.e.wire.buffer.byteLength, 64 * 1024, 'of 64 KB');
+});

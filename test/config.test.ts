@@ -33,6 +33,8 @@ t.test('defaults', async (t) => {
   t.same(c.serviceTtl, []);
   t.equal(c.tcpIdleTimeoutMs, 10000);
   t.equal(c.logLevel, 'info');
+  t.equal(c.gcHeapGrowth, 20, "V8's heap grows at most 20% past the live data");
+  t.equal(run(['--file', 'x.yaml', '--gc-heap-growth', '0']).gcHeapGrowth, 0, "0: V8's own choice");
 });
 
 t.test('flags win over env, env over the config file', async (t) => {
@@ -124,6 +126,7 @@ const bad: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; error: RegEx
   { name: 'a bad domain', argv: ['--file', 'x', '--domain', 'bad domain'], error: /^--domain: not a domain name/ },
   { name: 'a bad env value, named by its variable', argv: ['--file', 'x'], env: { SRVDNS_NODE_TTL: 'x' }, error: /^SRVDNS_NODE_TTL: expected whole seconds/ },
   { name: 'a bad env boolean', argv: ['--file', 'x'], env: { SRVDNS_ONLY_PASSING: 'maybe' }, error: /^SRVDNS_ONLY_PASSING: expected true or false/ },
+  { name: 'a negative heap growth', argv: ['--file', 'x', '--gc-heap-growth=-5'], error: /^--gc-heap-growth: expected an integer from 0 to 1000, got "-5"/ },
   { name: 'no registry', argv: [], error: /no registry: give --file PATH, --consul URL, --etcd URL or --zookeeper CONNECT/ },
   { name: 'two etcd registrator layouts', argv: ['--etcd', 'http://127.0.0.1:2379', '--etcd-source', 'layout=registrator', '--etcd-source', 'layout=registrator,prefix=/r2'], error: /^--etcd-source: at most one registrator layout/ },
   { name: 'a bad zookeeper connection string', argv: ['--zookeeper', 'http://zk:2181'], error: /^--zookeeper: expected host:port\[,host:port…\]\[\/chroot\], got "http:\/\/zk:2181"/ },

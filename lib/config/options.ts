@@ -140,6 +140,12 @@ export const OPTIONS = {
     default: '67108864',
     help: 'memory for ready answers (the hot path), counted with each entry\'s overhead; the oldest go first beyond it (64 MiB holds ~80,000 typical answers); 0 turns the cache off',
   },
+  'gc-heap-growth': {
+    kind: 'integer',
+    arg: 'PERCENT',
+    default: '20',
+    help: "how far V8 lets the heap grow past the live data before collecting it again (V8's --heap-growing-percent): low keeps memory near the data at a few % more CPU under churn; 0 leaves V8's own choice",
+  },
   'udp-io': {
     kind: 'string',
     arg: 'auto|batch|dgram',

@@ -20,6 +20,7 @@
 // which keeps hot entries young at a fraction of an LRU's cost per hit (measured:
 // lru-cache's get was a fifth of the whole hot path).
 import { schedule } from '../answer/weights.js';
+import { Arena } from './arena.js';
 import { keyString, type DataKey } from '../catalog/changes.js';
 import type { AnswerLayout } from '../dns/encode.js';
 import { HEADER_SIZE } from '../dns/parse.js';
@@ -99,11 +100,13 @@ function sameName(name: string, packet: Buffer, nameEnd: number): boolean {
 }
 
 /** rotations makes the views of a relocatable answer's records rotated by 1..n-1. */
-function rotations(wire: Buffer, layout: AnswerLayout): Uint8Array[] {
+function rotations(wire: Buffer, layout: AnswerLayout, arena: Arena): Uint8Array[] {
   const { starts, end } = layout;
   const at = starts[0]!;
   const records = wire.subarray(at, end);
-  const twice = Buffer.concat([records, records]);
+  const twice = arena.alloc(2 * records.length);
+  twice.set(records);
+  twice.set(records, records.length);
   return starts.map((s) => twice.subarray(s - at, s - at + records.length));
 }
 
@@ -116,6 +119,8 @@ export class AnswerCache {
   private count = 0;
   /** byTag holds the first entry of each tag's list (a list through the entries: no Set per tag). */
   private readonly byTag = new Map<string, Entry>();
+  /** arena holds the cached bytes, apart from the replies of the moment (arena.ts). */
+  private readonly arena = new Arena();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -196,7 +201,8 @@ export class AnswerCache {
     // An answer bigger than the whole cache is not kept (and with a size of 0, none is).
     if (size > this.maxBytes) return undefined;
     const tag = keyString(depends);
-    const views = rotating ? rotations(wire, layout) : undefined;
+    wire = this.arena.copy(wire);
+    const views = rotating ? rotations(wire, layout, this.arena) : undefined;
     const plan = views !== undefined && lead !== undefined && lead.length === views.length ? schedule(lead) : undefined;
     const e: Entry = { key, wire, zone, tag, answersAt: layout?.starts[0] ?? 0, views, rotation: views ? 1 : 0, schedule: plan, turn: 0, limitBytes: views && limit > 0 && limit < views.length ? limitSizes(layout!, limit) : undefined, limit, hits: 0, built: Date.now(), size, next: this.buckets.get(key.hash), tagPrev: undefined, tagNext: this.byTag.get(tag), older: undefined, newer: undefined, linked: false };
     this.buckets.set(key.hash, e);

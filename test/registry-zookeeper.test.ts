@@ -129,6 +129,24 @@ t.test("curator layout: Curator's ServiceInstance JSON, sslPort as tag tls, disa
   t.pass('the writer gone: its ephemeral instances leave, the STATIC one stays');
 });
 
+t.test("a service znode deleted with its last instance and created again (Registrator's deregister, then a new container) is read again", async (t) => {
+  await fresh();
+  const w = await writer(t);
+  await w.ephemeral('/services/other/10.18.0.9:80', registratorBody({ name: 'other', ip: '10.18.0.9', port: 80 }));
+  await w.ephemeral('/services/web/10.18.0.1:80', registratorBody({ name: 'web', ip: '10.18.0.1', port: 80 }));
+  const srv = await srvdns(t, ['--zookeeper', server.connect]);
+  await eventually(async () => expect((await sorted(srv, 'web.service.consul', 'A')).length === 1, 'synced'), 5000);
+  for (let round = 2; round <= 8; round++) {
+    // Registrator's Deregister: the instance's znode, then the service's once it has no children.
+    await w.remove(`/services/web/10.18.0.${round - 1}:80`);
+    await w.remove('/services/web');
+    await eventually(async () => expect((await query(srv.port, 'web.service.consul', 'A')).rcode === 'NXDOMAIN', `round ${round}: gone`), 3000, 5);
+    await w.ephemeral(`/services/web/10.18.0.${round}:80`, registratorBody({ name: 'web', ip: `10.18.0.${round}`, port: 80 }));
+    await eventually(async () => expect((await sorted(srv, 'web.service.consul', 'A')).join() === `web.service.consul. 0 IN A 10.18.0.${round}`, `round ${round}: back`), 3000, 5);
+  }
+  t.pass('seven times deleted and created again, answered each time');
+});
+
 t.test('malformed znodes are skipped, logged once with their path, counted; the rest answers', async (t) => {
   await fresh();
   const w = await writer(t);

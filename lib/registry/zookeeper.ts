@@ -271,6 +271,14 @@ export class ZkMirror implements KeyMirror {
     } catch (err) {
       if (!noNode(err) && !noAuth(err)) throw err;
       if (noAuth(err)) this.unreadable(path);
+      else if (gen === this.generation) {
+        // The service znode is gone (Registrator deletes it with its last instance): not
+        // known any more, so that a znode of that name created later is read again.
+        this.known.delete(svc);
+        this.sink.delete(`${path}/`);
+        this.scheduleCommit();
+        return;
+      }
       ids = [];
     }
     if (gen !== this.generation) return;

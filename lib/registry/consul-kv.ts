@@ -8,8 +8,7 @@ import { DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { ConsulHttp, type ConsulHttpOptions } from './consul-http.js';
 import { BlockingWatch } from './consul-watch.js';
 import { firstSyncOrTimeout } from './connect.js';
-import { trimPrefix, type KeyMirror, type KeySink } from './etcd-mirror.js';
-import { Liveness } from './staleness.js';
+import { FollowingMirror, trimPrefix, type KeySink } from './etcd-mirror.js';
 
 /** ConsulKvMirrorOptions say where Consul is and which KV prefix to follow. */
 export interface ConsulKvMirrorOptions {
@@ -46,23 +45,20 @@ function sameTree(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<str
 }
 
 /** ConsulKvMirror keeps a KeySink in step with a Consul KV prefix. */
-export class ConsulKvMirror implements KeyMirror {
+export class ConsulKvMirror extends FollowingMirror {
   private readonly http: ConsulHttp;
   private readonly watch: BlockingWatch<unknown>;
-  private readonly liveness = new Liveness();
   private resolveFirst!: () => void;
   private readonly ready = new Promise<void>((resolve) => (this.resolveFirst = resolve));
   private applying: Promise<void> = Promise.resolve();
-  private everSynced = false;
   private last: Map<string, string> | undefined;
-  errors = 0;
-  lastSync = 0;
 
   constructor(
     o: ConsulKvMirrorOptions,
     private readonly sink: KeySink,
     private readonly log: Logger,
   ) {
+    super();
     this.http = new ConsulHttp(o.consul);
     const key = trimPrefix(o.prefix).replace(/^\/+/, '');
     this.watch = new BlockingWatch<unknown>(
@@ -93,7 +89,6 @@ export class ConsulKvMirror implements KeyMirror {
       }
       this.lastSync = Date.now();
       if (this.liveness.up()) this.log.info('consul kv reachable again');
-      this.everSynced = true;
       this.resolveFirst();
     });
   }
@@ -107,15 +102,5 @@ export class ConsulKvMirror implements KeyMirror {
     this.watch.stop();
     this.http.close();
     await this.applying;
-  }
-
-  synced(): boolean {
-    return this.everSynced;
-  }
-  healthy(): boolean {
-    return this.liveness.current();
-  }
-  staleSince(): number {
-    return this.liveness.staleSince();
   }
 }

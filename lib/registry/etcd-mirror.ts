@@ -1,6 +1,7 @@
 // An in-memory mirror of one etcd key prefix, fed to a KeySink. Two implementations:
 // etcd's v3 API (etcd-v3.ts) and its v2 HTTP API (etcd-v2.ts), because Registrator
 // writes through v2, which v3 clients cannot see (SPEC §4).
+import { Liveness } from './staleness.js';
 
 /** KeySink receives a prefix's keys: a whole copy on every (re)sync, then changes. */
 export interface KeySink {
@@ -49,6 +50,30 @@ export interface KeyMirror {
   readonly errors: number;
   /** lastSync is when the mirror last knew it was current (ms), 0 before the first read. */
   readonly lastSync: number;
+}
+
+/**
+ * FollowingMirror is the part every KeyMirror keeps alike: whether it follows its store
+ * now (the one staleness rule, staleness.ts), when it last knew it was current (synced
+ * once that is set), and its failures.
+ */
+export abstract class FollowingMirror implements KeyMirror {
+  protected readonly liveness = new Liveness();
+  errors = 0;
+  lastSync = 0;
+
+  abstract start(timeoutMs: number): Promise<void>;
+  abstract stop(): Promise<void>;
+
+  synced(): boolean {
+    return this.lastSync > 0;
+  }
+  healthy(): boolean {
+    return this.liveness.current();
+  }
+  staleSince(): number {
+    return this.liveness.staleSince();
+  }
 }
 
 /** EtcdConnection is how to reach etcd, shared by both APIs. */

@@ -5,10 +5,9 @@
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../log.js';
-import { Liveness } from './staleness.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
 import { firstSyncOrTimeout, keepAliveAgent } from './connect.js';
-import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
+import { FollowingMirror, type EtcdConnection, type KeySink } from './etcd-mirror.js';
 
 const BACKOFF: Backoff = { baseMs: 200, maxMs: 10000 };
 /** POLL_MS bounds one long poll; an idle prefix simply polls again from the same index. */
@@ -39,7 +38,7 @@ class EtcdV2Error extends Error {
 }
 
 /** EtcdV2Mirror mirrors a directory through etcd's v2 HTTP API. */
-export class EtcdV2Mirror implements KeyMirror {
+export class EtcdV2Mirror extends FollowingMirror {
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly secure: boolean;
   private stopped = false;
@@ -47,8 +46,6 @@ export class EtcdV2Mirror implements KeyMirror {
   private readonly abort = new AbortController();
   private endpoint = 0;
   private first: (() => void) | undefined;
-  errors = 0;
-  lastSync = 0;
 
   constructor(
     private readonly conn: EtcdConnection,
@@ -56,25 +53,14 @@ export class EtcdV2Mirror implements KeyMirror {
     private readonly sink: KeySink,
     private readonly log: Logger,
   ) {
+    super();
     this.secure = conn.endpoints[0]!.startsWith('https:');
     this.agent = keepAliveAgent(this.secure, conn);
-  }
-
-  private readonly liveness = new Liveness();
-
-  synced(): boolean {
-    return this.lastSync > 0;
   }
 
   /** up marks etcd answering, logging the end of an outage. */
   private up(): void {
     if (this.liveness.up()) this.log.info({ prefix: this.prefix }, 'etcd (v2) answers again');
-  }
-  healthy(): boolean {
-    return this.liveness.current();
-  }
-  staleSince(): number {
-    return this.liveness.staleSince();
   }
 
   private get(query: string, timeoutMs: number): Promise<V2Response> {

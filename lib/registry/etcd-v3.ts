@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { Etcd3, IOptions, Watcher } from 'etcd3';
 import type { Logger } from '../log.js';
-import { Liveness } from './staleness.js';
 import { backoffDelay, Sleeper, type Backoff } from './backoff.js';
 import { firstSyncOrTimeout } from './connect.js';
-import type { EtcdConnection, KeyMirror, KeySink } from './etcd-mirror.js';
+import { FollowingMirror, type EtcdConnection, type KeySink } from './etcd-mirror.js';
 
 const BACKOFF: Backoff = { baseMs: 200, maxMs: 10000 };
 
@@ -62,7 +61,7 @@ function patchWatchReconnects(WatchManager: { prototype: WatchManagerShape }): v
 }
 
 /** EtcdV3Mirror mirrors a prefix through etcd's v3 API. */
-export class EtcdV3Mirror implements KeyMirror {
+export class EtcdV3Mirror extends FollowingMirror {
   private readonly options: IOptions;
   private client: Etcd3 | undefined;
   private watcher: Watcher | undefined;
@@ -70,8 +69,6 @@ export class EtcdV3Mirror implements KeyMirror {
   private resyncing = false;
   private readonly sleeper = new Sleeper();
   private first: (() => void) | undefined;
-  errors = 0;
-  lastSync = 0;
 
   constructor(
     conn: EtcdConnection,
@@ -79,6 +76,7 @@ export class EtcdV3Mirror implements KeyMirror {
     private readonly sink: KeySink,
     private readonly log: Logger,
   ) {
+    super();
     const options: IOptions = { hosts: conn.endpoints, dialTimeout: 2000, faultHandling: { watchBackoff: new WatchBackoff() } };
     if (conn.user) options.auth = { username: conn.user, password: conn.password ?? '' };
     if (conn.caFile) {
@@ -93,12 +91,6 @@ export class EtcdV3Mirror implements KeyMirror {
     this.options = options;
   }
 
-  private readonly liveness = new Liveness();
-
-  synced(): boolean {
-    return this.lastSync > 0;
-  }
-
   /** down marks etcd unreachable, logging the first failure of an outage only. */
   private down(err: Error): void {
     // "Serving the last copy" only when there is one.
@@ -108,12 +100,6 @@ export class EtcdV3Mirror implements KeyMirror {
   /** up marks etcd answering, logging the end of an outage. */
   private up(): void {
     if (this.liveness.up()) this.log.info({ prefix: this.prefix }, 'etcd answers again');
-  }
-  healthy(): boolean {
-    return this.liveness.current();
-  }
-  staleSince(): number {
-    return this.liveness.staleSince();
   }
 
   async start(timeoutMs: number): Promise<void> {

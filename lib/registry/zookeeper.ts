@@ -7,8 +7,7 @@
 import zk from 'node-zookeeper-client';
 import type { Logger } from '../log.js';
 import { firstSyncOrTimeout } from './connect.js';
-import { trimPrefix, type KeyMirror, type KeySink } from './etcd-mirror.js';
-import { Liveness } from './staleness.js';
+import { FollowingMirror, trimPrefix, type KeySink } from './etcd-mirror.js';
 
 /** ZkConnection is how to reach a ZooKeeper ensemble. */
 export interface ZkConnection {
@@ -47,13 +46,11 @@ function noAuth(err: unknown): boolean {
 const RETRY_MS = 1000;
 
 /** ZkMirror keeps a KeySink in step with <base>/<service>/<instance> znodes. */
-export class ZkMirror implements KeyMirror {
+export class ZkMirror extends FollowingMirror {
   private client: zk.Client | undefined;
   private readonly base: string;
-  private readonly liveness = new Liveness();
   private resolveFirst!: () => void;
   private readonly ready = new Promise<void>((resolve) => (this.resolveFirst = resolve));
-  private everSynced = false;
   private stopped = false;
   /** generation counts sessions and reconnections: replies to an older one are ignored. */
   private generation = 0;
@@ -64,8 +61,6 @@ export class ZkMirror implements KeyMirror {
   private commitPending = false;
   private retry: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  errors = 0;
-  lastSync = 0;
 
   constructor(
     private readonly conn: ZkConnection,
@@ -73,6 +68,7 @@ export class ZkMirror implements KeyMirror {
     private readonly sink: KeySink,
     private readonly log: Logger,
   ) {
+    super();
     this.base = trimPrefix(base) || '/';
   }
 
@@ -177,16 +173,14 @@ export class ZkMirror implements KeyMirror {
           known.set(svc, new Set(ids));
           for (const id of ids) instances.push(this.childPath(path, id));
         } catch (err) {
-          if (noAuth(err)) this.unreadable(path);
-          else if (!noNode(err)) throw err;
+          this.skipped(err, path);
         }
       });
       await pool(instances, async (path) => {
         try {
           entries.set(path, await this.data(path));
         } catch (err) {
-          if (noAuth(err)) this.unreadable(path);
-          else if (!noNode(err)) throw err;
+          this.skipped(err, path);
         }
       });
       if (gen !== this.generation || this.stopped) return;
@@ -195,7 +189,6 @@ export class ZkMirror implements KeyMirror {
       await this.sink.commit();
       this.lastSync = Date.now();
       if (this.liveness.up()) this.log.info({ services: known.size, instances: entries.size }, 'zookeeper read in full');
-      this.everSynced = true;
       this.resolveFirst();
     } catch (err) {
       if (gen !== this.generation || this.stopped) return;
@@ -269,9 +262,7 @@ export class ZkMirror implements KeyMirror {
     try {
       ids = await this.children(path);
     } catch (err) {
-      if (!noNode(err) && !noAuth(err)) throw err;
-      if (noAuth(err)) this.unreadable(path);
-      else if (gen === this.generation) {
+      if (this.skipped(err, path) === 'gone' && gen === this.generation) {
         // The service znode is gone (Registrator deletes it with its last instance): not
         // known any more, so that a znode of that name created later is read again.
         this.known.delete(svc);
@@ -298,8 +289,7 @@ export class ZkMirror implements KeyMirror {
       const value = await this.data(path);
       if (gen === this.generation) this.sink.put(path, value);
     } catch (err) {
-      if (!noNode(err) && !noAuth(err)) throw err;
-      if (noAuth(err)) this.unreadable(path);
+      this.skipped(err, path);
       if (gen === this.generation) this.forget(path);
     }
     this.scheduleCommit();
@@ -307,12 +297,20 @@ export class ZkMirror implements KeyMirror {
 
   private readonly denied = new Set<string>();
 
-  /** unreadable skips a znode our credentials may not read: logged once, counted. */
-  private unreadable(path: string): void {
+  /**
+   * skipped sorts out a read of one znode that failed: 'gone' (NO_NODE), or 'denied' (NO_AUTH:
+   * our credentials may not read it; skipped, logged once, counted). Anything else, a
+   * lost connection, is thrown on.
+   */
+  private skipped(err: unknown, path: string): 'gone' | 'denied' {
+    if (noNode(err)) return 'gone';
+    if (!noAuth(err)) throw err;
     this.errors++;
-    if (this.denied.has(path)) return;
-    this.denied.add(path);
-    this.log.warn({ path }, 'zookeeper: not allowed to read this znode (its ACL; see --zk-auth): skipped');
+    if (!this.denied.has(path)) {
+      this.denied.add(path);
+      this.log.warn({ path }, 'zookeeper: not allowed to read this znode (its ACL; see --zk-auth): skipped');
+    }
+    return 'denied';
   }
 
   /** forget drops an instance whose znode is gone (its owner's session ended). */
@@ -340,16 +338,6 @@ export class ZkMirror implements KeyMirror {
     clearTimeout(this.watchdog);
     this.client?.close();
     this.client = undefined;
-  }
-
-  synced(): boolean {
-    return this.everSynced;
-  }
-  healthy(): boolean {
-    return this.liveness.current();
-  }
-  staleSince(): number {
-    return this.liveness.staleSince();
   }
 }
 

@@ -1,5 +1,5 @@
 // Address records for a name: A for IPv4, AAAA for IPv6, CNAME for a hostname.
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipFamily } from '../dns/addr.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 
@@ -15,8 +15,9 @@ export function wantsAAAA(qtype: number): boolean {
 
 /** addressRecord is the A or AAAA record of an IP address, or undefined for a hostname. */
 export function addressRecord(name: string, ttl: number, address: string): Rr | undefined {
-  if (isIPv4(address)) return { name, ttl, type: 'A', address };
-  if (isIPv6(address)) return { name, ttl, type: 'AAAA', address };
+  const family = ipFamily(address);
+  if (family === 4) return { name, ttl, type: 'A', address };
+  if (family === 6) return { name, ttl, type: 'AAAA', address };
   return undefined;
 }
 

@@ -11,24 +11,32 @@ export interface Answer {
   authority: Rr[];
   additional: Rr[];
   /** weights, when given, are the answer records' weights to lead the answer (address answers of a service). */
-  weights?: number[];
+  weights: number[] | undefined;
   /** perClient: the answer depends on who asks (a prepared query sorted near the client): never cached. */
-  perClient?: boolean;
+  perClient: boolean;
 }
 
+// Every answer is made here, with every field, so that all have one shape: the handler
+// reads them on every miss, and a field absent from some shapes made those reads slow.
+
 /** positive returns a NOERROR answer; with no records it is NODATA, so callers pass the SOA for that. */
-export function positive(answers: Rr[], additional: Rr[] = []): Answer {
-  return { rcode: Rcode.NOERROR, answers, authority: [], additional };
+export function positive(answers: Rr[], additional: Rr[] = [], weights?: number[], perClient = false): Answer {
+  return { rcode: Rcode.NOERROR, answers, authority: [], additional, weights, perClient };
 }
 
 /** nodata is NOERROR with no answers and the SOA in AUTHORITY: the name exists, not with that type (RFC 2308 §2.2). */
 export function nodata(soa: Rr): Answer {
-  return { rcode: Rcode.NOERROR, answers: [], authority: [soa], additional: [] };
+  return { rcode: Rcode.NOERROR, answers: [], authority: [soa], additional: [], weights: undefined, perClient: false };
 }
 
 /** nxdomain says the name does not exist, with the SOA in AUTHORITY (RFC 2308 §2.1). */
 export function nxdomain(soa: Rr): Answer {
-  return { rcode: Rcode.NXDOMAIN, answers: [], authority: [soa], additional: [] };
+  return { rcode: Rcode.NXDOMAIN, answers: [], authority: [soa], additional: [], weights: undefined, perClient: false };
+}
+
+/** withRecords is answer with its sections replaced (one shape, as above). */
+export function withRecords(answer: Answer, answers: Rr[], authority: Rr[], additional: Rr[], weights: number[] | undefined): Answer {
+  return { rcode: answer.rcode, answers, authority, additional, weights, perClient: answer.perClient };
 }
 
 /** orNodata turns an empty positive answer into NODATA. */
@@ -61,11 +69,11 @@ export function encodableOnly(answer: Answer, onSkip: (name: string) => void): A
     return true;
   };
   const kept = answer.answers.map(ok);
-  return {
-    ...answer,
-    answers: answer.answers.filter((_, i) => kept[i]),
-    weights: answer.weights?.filter((_, i) => kept[i]),
-    authority: answer.authority.filter(ok),
-    additional: answer.additional.filter(ok),
-  };
+  return withRecords(
+    answer,
+    answer.answers.filter((_, i) => kept[i]),
+    answer.authority.filter(ok),
+    answer.additional.filter(ok),
+    answer.weights?.filter((_, i) => kept[i]),
+  );
 }

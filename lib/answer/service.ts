@@ -1,8 +1,7 @@
 // Service answers from instances (SPEC §2), shared by every registry, as CoreDNS's
 // backend_lookup.go is: health filter, tag filter, SRV with glue, or addresses.
-import { isIP } from 'node:net';
 import type { Instance } from '../catalog/types.js';
-import { hexAddr } from '../dns/addr.js';
+import { hexAddr, ipFamily } from '../dns/addr.js';
 import { RRType } from '../dns/constants.js';
 import type { Rr } from '../dns/records.js';
 import { addressAnswers, addressRecord } from './address.js';
@@ -40,10 +39,49 @@ export function instanceAddress(i: Instance): string {
   return i.address !== '' ? i.address : i.nodeAddress;
 }
 
+/** MAX_NAMES bounds the names a TargetNames keeps; past it, it starts again empty. */
+const MAX_NAMES = 65536;
+
+/**
+ * TargetNames makes the SRV target names of one zone and datacenter, and remembers them:
+ * `<node>.node.<dc>.<zone>` (lower-cased) for a node, `<hex>.addr.<dc>.<zone>` for an
+ * IP. Made once per node or address rather than on every answer (lower-casing and
+ * hex-writing them was a tenth of building one), and the same string each time, which
+ * the glue below then finds by identity. Emptied whole at MAX_NAMES, so that a churning
+ * catalog cannot grow it without bound.
+ */
+export class TargetNames {
+  private readonly nodes = new Map<string, string>();
+  private readonly addresses = new Map<string, string>();
+
+  constructor(
+    readonly zone: string,
+    readonly dc: string,
+  ) {}
+
+  node(node: string): string {
+    let name = this.nodes.get(node);
+    if (name === undefined) {
+      if (this.nodes.size >= MAX_NAMES) this.nodes.clear();
+      this.nodes.set(node, (name = `${node}.node.${this.dc}.${this.zone}`.toLowerCase()));
+    }
+    return name;
+  }
+
+  /** address names an IP address (the caller has checked it is one). */
+  address(ip: string): string {
+    let name = this.addresses.get(ip);
+    if (name === undefined) {
+      if (this.addresses.size >= MAX_NAMES) this.addresses.clear();
+      this.addresses.set(ip, (name = `${hexAddr(ip)}.addr.${this.dc}.${this.zone}`));
+    }
+    return name;
+  }
+}
+
 /** NameContext is what SRV targets are named with. */
 export interface NameContext {
-  zone: string;
-  dc: string;
+  names: TargetNames;
   /** byAddress names every target by its address (`<hex>.addr.<dc>.<zone>`), never by node: for a peer's instances. */
   byAddress?: boolean;
   /** keepOrder answers in the instances' order instead of shuffling: they come sorted by nearness (a prepared query's Near). */
@@ -55,9 +93,12 @@ export interface NameContext {
  * own, <hex>.addr.<dc>.<zone> for its own IP, the hostname itself otherwise.
  */
 export function srvTarget(i: Instance, ctx: NameContext): string {
-  if (ctx.byAddress && isIP(instanceAddress(i))) return `${hexAddr(instanceAddress(i))}.addr.${ctx.dc}.${ctx.zone}`;
-  if (i.address === '') return `${i.node}.node.${ctx.dc}.${ctx.zone}`.toLowerCase();
-  if (isIP(i.address)) return `${hexAddr(i.address)}.addr.${ctx.dc}.${ctx.zone}`;
+  if (ctx.byAddress) {
+    const address = instanceAddress(i);
+    if (ipFamily(address) !== 0) return ctx.names.address(address);
+  }
+  if (i.address === '') return ctx.names.node(i.node);
+  if (ipFamily(i.address) !== 0) return ctx.names.address(i.address);
   return i.address.endsWith('.') ? i.address : `${i.address}.`;
 }
 
@@ -69,31 +110,41 @@ export function metaTxt(name: string, ttl: number, meta: Readonly<Record<string,
   return Object.entries(meta).map(([k, v]) => ({ name, ttl, type: 'TXT', strings: [k.startsWith(RFC1035_PREFIX) ? v : `${k}=${v}`] }));
 }
 
-/** srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue of their targets. */
+/**
+ * srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue
+ * of their targets. Duplicates are found through maps keyed by strings the catalog and
+ * TargetNames already hold (no key is built per instance: that was most of the cost).
+ */
 export function srvRecords(owner: string, ttl: number, instances: readonly Instance[], ctx: NameContext): { answers: Rr[]; additional: Rr[] } {
   const answers: Rr[] = [];
-  const glue = new Map<string, Rr>();
-  const meta = new Map<string, Rr[]>();
-  const seen = new Set<string>();
+  const additional: Rr[] = [];
+  // The instances answered so far, by node; the addresses glued so far, by target.
+  const answered = new Map<string, Instance[]>();
+  const glued = new Map<string, string[]>();
+  let meta: Map<string, Rr[]> | undefined;
   for (const i of instances) {
     const address = instanceAddress(i);
-    const key = `${i.node}\0${address}\0${i.port}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const onNode = answered.get(i.node);
+    if (onNode === undefined) answered.set(i.node, [i]);
+    else if (onNode.some((o) => o.port === i.port && instanceAddress(o) === address)) continue;
+    else onNode.push(i);
     const target = srvTarget(i, ctx);
     const weight = i.health === 'warning' ? i.weights.warning : i.weights.passing;
     answers.push({ name: owner, ttl, type: 'SRV', priority: i.priority, weight, port: i.port, target });
-    const glueKey = `${target}\0${address}`;
-    if (!glue.has(glueKey)) {
+    const addresses = glued.get(target);
+    if (addresses === undefined || !addresses.includes(address)) {
       const rr = addressRecord(target, ttl, address);
-      if (rr) glue.set(glueKey, rr);
+      if (rr) {
+        additional.push(rr);
+        if (addresses === undefined) glued.set(target, [address]);
+        else addresses.push(address);
+      }
     }
     // A target named by its node carries the node's meta too, as Consul's
     // enable_additional_node_meta_txt (on by default) sends it.
-    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !meta.has(target)) meta.set(target, metaTxt(target, ttl, i.nodeMeta));
+    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !meta?.has(target)) (meta ??= new Map()).set(target, metaTxt(target, ttl, i.nodeMeta));
   }
-  const additional = [...glue.values()];
-  for (const txt of meta.values()) additional.push(...txt);
+  if (meta) for (const txt of meta.values()) additional.push(...txt);
   return { answers: ctx.keepOrder ? answers : shuffle(answers), additional };
 }
 

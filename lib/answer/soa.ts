@@ -34,3 +34,21 @@ export function soaRecord(o: ApexOptions, ttl = o.minTtl, mname = nameserverName
 export function nsRecord(o: ApexOptions): Rr {
   return { name: o.zone, ttl: o.ttl, type: 'NS', target: nameserverName(o.zone) };
 }
+
+/**
+ * soaEachSecond returns build's SOA, built again only when the second its serial names
+ * has passed: every negative answer carries it, and making it anew (three names and a
+ * record) was a tenth of building a small answer.
+ */
+export function soaEachSecond(build: () => Rr): () => Rr {
+  let soa: Rr | undefined;
+  let second = -1;
+  return () => {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== second || soa === undefined) {
+      soa = build();
+      second = now;
+    }
+    return soa;
+  };
+}

@@ -33,7 +33,7 @@ export interface Instance {
   /** priority is the SRV priority, 1 by default. */
   priority: number;
   health: Health;
-  /** nodeMeta is the node's meta, where the registry has it: TXT in ADDITIONAL of answers naming the node. */
+  /** nodeMeta is the node's meta, where the registry has it and it is not empty (see metaIfAny): TXT in ADDITIONAL of answers naming the node. */
   nodeMeta?: Readonly<Record<string, string>>;
   /** onlyTagged: the instance answers only names that ask for one of its tags (Curator's sslPort, as tag `tls`), never the plain service name. */
   onlyTagged?: true;
@@ -53,6 +53,12 @@ export function thenLookup<T, R>(value: Lookup<T>, fn: (v: T) => Lookup<R>): Loo
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
+
+/** metaIfAny is meta, or undefined when it has no key: an instance's nodeMeta, so that answers need not look into empty ones. */
+export function metaIfAny(meta: Readonly<Record<string, string>>): Readonly<Record<string, string>> | undefined {
+  for (const _ in meta) return meta;
+  return undefined;
+}
 
 /** DEFAULT_WEIGHTS are Consul's defaults. */
 export const DEFAULT_WEIGHTS: Weights = Object.freeze({ passing: 1, warning: 1 });

@@ -60,21 +60,65 @@ const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
 const labelStarts = new Int32Array(128);
 const suffixHashes = new Int32Array(128);
 
-/** Suffix is a name suffix already written: name[start, end) at offset, a pointer target. */
-interface Suffix {
-  name: string;
-  start: number;
-  end: number;
-  offset: number;
+// The suffixes written so far, as pointer targets: an open-addressing table of (hash,
+// offset) in typed arrays, shared by every message and emptied by stamping each message's
+// slots with a number of its own. A match is confirmed against the bytes already written,
+// so a suffix costs no object, string or Map entry (those were a quarter of building an
+// answer). Pointers reach 0x3fff, where at most 8,192 suffixes fit (two octets each at
+// least): a table of 16,384 slots is never more than half full.
+const SLOTS = 1 << 14;
+const slotHash = new Int32Array(SLOTS);
+const slotOffset = new Int32Array(SLOTS);
+const slotStamp = new Int32Array(SLOTS);
+let stamp = 0;
+/**
+ * wholeNames maps a name (the very string) to where it was written whole: an answer's
+ * owner is the question's name and glue's owner its SRV target, the same strings, which
+ * a Map finds by the hash the string keeps, without reading its characters again.
+ */
+let wholeNames = new Map<string, number>();
+
+/** newStamp empties the suffix table and the whole names for the next message. */
+function newStamp(): void {
+  if (++stamp === 0x7fffffff) {
+    slotStamp.fill(0);
+    stamp = 1;
+  }
+  // A new Map costs less than clearing one (V8 allocates a new table either way).
+  if (wholeNames.size > 0) wholeNames = new Map();
+}
+
+/**
+ * wireEquals compares name[start, end) (plain: labels between dots) with the name
+ * written at offset, following pointers, exactly (case included).
+ */
+function wireEquals(buf: Buffer, offset: number, name: string, start: number, end: number): boolean {
+  let pos = offset;
+  let i = start;
+  for (;;) {
+    const len = buf[pos]!;
+    if ((len & 0xc0) === 0xc0) {
+      pos = ((len & 0x3f) << 8) | buf[pos + 1]!;
+      continue;
+    }
+    if (i >= end) return len === 0;
+    // The label written must match name[i, i + len) and end where the name's label does.
+    if (i + len > end || (i + len < end && name.charCodeAt(i + len) !== 0x2e)) return false;
+    for (let j = 0; j < len; j++) if (buf[pos + 1 + j] !== (name.charCodeAt(i + j) & 0xff)) return false;
+    pos += len + 1;
+    i += len + 1;
+  }
 }
 
 class Writer {
   readonly buf = scratch;
   pos = 0;
-  /** suffixes maps a plain name suffix's hash to the first suffix of that hash written (compared in full before use). */
-  private readonly suffixes = new Map<number, Suffix>();
-  /** offsets holds the suffixes of names with escapes, by their labels. */
-  private readonly offsets = new Map<string, number>();
+  /** offsets holds the suffixes of names with escapes, by their labels (rare: made when first needed). */
+  private offsets: Map<string, number> | undefined;
+
+  constructor() {
+    newStamp();
+  }
 
   room(n: number): void {
     if (this.pos + n > MAX_MESSAGE) throw new MessageTooLarge();
@@ -85,13 +129,17 @@ class Writer {
   }
   u16(v: number): void {
     this.room(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.pos);
-    this.pos += 2;
+    const buf = this.buf;
+    buf[this.pos++] = (v >>> 8) & 0xff;
+    buf[this.pos++] = v & 0xff;
   }
   u32(v: number): void {
     this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
-    this.pos += 4;
+    const buf = this.buf;
+    buf[this.pos++] = (v >>> 24) & 0xff;
+    buf[this.pos++] = (v >>> 16) & 0xff;
+    buf[this.pos++] = (v >>> 8) & 0xff;
+    buf[this.pos++] = v & 0xff;
   }
   bytes(b: Uint8Array): void {
     this.room(b.length);
@@ -101,49 +149,139 @@ class Writer {
   /** registering: whether names written now may become pointer targets (off for relocatable answers). */
   registering = true;
 
+  /** written finds a plain suffix written before: its offset, or -1. */
+  private written(hash: number, name: string, start: number, end: number): number {
+    for (let i = hash & (SLOTS - 1); slotStamp[i] === stamp; i = (i + 1) & (SLOTS - 1)) {
+      if (slotHash[i] === hash && wireEquals(this.buf, slotOffset[i]!, name, start, end)) return slotOffset[i]!;
+    }
+    return -1;
+  }
+
+  /** remember makes the suffix written at offset (by default: about to be written at pos) a pointer target. */
+  private remember(hash: number, offset = this.pos): void {
+    let i = hash & (SLOTS - 1);
+    while (slotStamp[i] === stamp) i = (i + 1) & (SLOTS - 1);
+    slotStamp[i] = stamp;
+    slotHash[i] = hash;
+    slotOffset[i] = offset;
+  }
+
+  /**
+   * whole writes a name that is never compressed itself (an SRV target, the question),
+   * label by label in one pass, and makes only the whole name a pointer target: what
+   * points at such names is glue naming the same target, or an answer owned by the
+   * question. Registering every suffix, as name() does, cost more than writing the name.
+   */
+  private whole(name: string, wholeOnly: boolean): void {
+    const end = name.length > 0 && name.charCodeAt(name.length - 1) === 0x2e ? name.length - 1 : name.length;
+    if (end + 2 > MAX_NAME) throw new UnencodableName(name);
+    this.room(end + 2);
+    const buf = this.buf;
+    const at = this.pos;
+    let lengthAt = at;
+    let pos = at + 1;
+    let h = end;
+    for (let i = 0; i < end; i++) {
+      const c = name.charCodeAt(i);
+      if (c === 0x5c) {
+        this.escapedName(name, false, wholeOnly);
+        return;
+      }
+      if (c === 0x2e) {
+        const length = pos - lengthAt - 1;
+        if (length === 0 || length > MAX_LABEL) throw new UnencodableName(name);
+        buf[lengthAt] = length;
+        lengthAt = pos++;
+      } else {
+        buf[pos++] = c & 0xff; // latin1, as Buffer.write would
+      }
+    }
+    if (end > 0) {
+      const length = pos - lengthAt - 1;
+      if (length === 0 || length > MAX_LABEL) throw new UnencodableName(name);
+      buf[lengthAt] = length;
+    } else {
+      pos = at; // the root: no label
+    }
+    buf[pos++] = 0;
+    this.pos = pos;
+    if (!this.registering || at >= 0x4000 || wholeNames.has(name)) return;
+    // The whole name's hash, as name() computes a suffix's (from the right), so that a
+    // longer name ending in this one can point here too.
+    for (let i = end - 1; i >= 0; i--) h = (Math.imul(h, 31) + name.charCodeAt(i)) & 0x3fffffff;
+    this.remember(h, at);
+    wholeNames.set(name, at);
+  }
+
   /**
    * name writes a domain name. With compress, the longest suffix already written is
-   * replaced by a pointer; the suffixes written here become pointer targets (unless
+   * replaced by a pointer, and the suffixes written here become pointer targets (unless
    * registering is off). Suffixes match case-sensitively, so that a pointer never
-   * changes the case a name is sent in. With wholeOnly, only the full name becomes a
-   * target: answers cached as bytes get the question copied in from each query, so only
-   * owners equal to it may point there.
+   * changes the case a name is sent in. Without compress (SRV targets, the question),
+   * only the whole name becomes a target (whole()). With wholeOnly (the question), an
+   * escaped name too registers only its whole: answers cached as bytes get the question
+   * copied in from each query, so only owners equal to it may point there.
    *
-   * Plain names (no escapes) are looked up by a hash of each suffix computed in one pass
-   * over the characters, and compared in full on a match: no substring is made (hashing
-   * a fresh substring per suffix was the largest cost of building an answer).
+   * Plain names (no escapes) are looked up whole in wholeNames, then by a hash of each
+   * suffix computed in one pass over the characters, compared with the bytes written on
+   * a match: no substring is made (hashing a fresh substring per suffix was the largest
+   * cost of building an answer).
    */
   name(name: string, compress: boolean, wholeOnly = false): void {
-    if (name.includes('\\')) {
-      this.escapedName(name, compress, wholeOnly);
+    if (!compress) {
+      this.whole(name, wholeOnly);
+      return;
+    }
+    const at = wholeNames.get(name);
+    if (at !== undefined) {
+      this.u16(0xc000 | at);
       return;
     }
     const end = name.length > 0 && name.charCodeAt(name.length - 1) === 0x2e ? name.length - 1 : name.length;
     if (end + 2 > MAX_NAME) throw new UnencodableName(name);
-    // Where each label starts, and a hash of every suffix computed from the right:
-    // suffixHashes[k] covers name[labelStarts[k], end). Kept to 30 bits, a small
-    // integer for V8 (a larger number is boxed, and a slow Map key).
+    // One pass from the right: the hash of every suffix, and where each label starts,
+    // kept from the last label to the first (then read backwards). Hashes are kept to
+    // 30 bits, a small integer for V8. Charwise, not indexOf: a builtin call per label
+    // cost more than the whole loop.
     let labels = 0;
-    for (let start = 0; start < end; ) {
-      if (labels === 128) throw new UnencodableName(name);
-      labelStarts[labels++] = start;
-      const dot = name.indexOf('.', start);
-      start = dot < 0 || dot > end ? end : dot + 1;
-    }
     let h = end;
-    for (let k = labels - 1, i = end - 1; k >= 0; k--) {
-      for (; i >= labelStarts[k]!; i--) h = (Math.imul(h, 31) + name.charCodeAt(i)) & 0x3fffffff;
-      suffixHashes[k] = h;
+    // The root has no label; any other name's first label starts after a dot at -1.
+    const stop = end > 0 ? -1 : 0;
+    for (let i = end - 1; i >= stop; i--) {
+      const c = i >= 0 ? name.charCodeAt(i) : 0x2e;
+      if (c === 0x5c) {
+        this.escapedName(name, true, false);
+        return;
+      }
+      if (c === 0x2e) {
+        if (labels === 128) throw new UnencodableName(name);
+        labelStarts[labels] = i + 1;
+        suffixHashes[labels++] = h;
+      }
+      h = (Math.imul(h, 31) + c) & 0x3fffffff;
+    }
+    // labelStarts[0] is the last label; reverse both in place so index 0 is the first.
+    for (let x = 0, y = labels - 1; x < y; x++, y--) {
+      const s0 = labelStarts[x]!;
+      labelStarts[x] = labelStarts[y]!;
+      labelStarts[y] = s0;
+      const h0 = suffixHashes[x]!;
+      suffixHashes[x] = suffixHashes[y]!;
+      suffixHashes[y] = h0;
     }
     for (let k = 0; k < labels; k++) {
       const start = labelStarts[k]!;
       const hash = suffixHashes[k]!;
-      const known = this.suffixes.get(hash);
-      if (known !== undefined && compress && sameSuffix(known, name, start, end)) {
-        this.u16(0xc000 | known.offset);
+      const known = this.written(hash, name, start, end);
+      if (known >= 0) {
+        if (k === 0 && this.registering) wholeNames.set(name, known);
+        this.u16(0xc000 | known);
         return;
       }
-      if (this.registering && this.pos < 0x4000 && known === undefined && (!wholeOnly || k === 0)) this.suffixes.set(hash, { name, start, end, offset: this.pos });
+      if (this.registering && this.pos < 0x4000) {
+        this.remember(hash);
+        if (k === 0) wholeNames.set(name, this.pos);
+      }
       const dot = k + 1 < labels ? labelStarts[k + 1]! - 1 : end;
       const length = dot - start;
       if (length === 0 || length > MAX_LABEL) throw new UnencodableName(name);
@@ -159,17 +297,18 @@ class Writer {
   private escapedName(name: string, compress: boolean, wholeOnly: boolean): void {
     const labels = nameLabels(name);
     if (labels.reduce((n, l) => n + l.length + 1, 1) > MAX_NAME) throw new UnencodableName(name);
+    const offsets = (this.offsets ??= new Map());
     for (let i = 0; i < labels.length; i++) {
-      const key = `\u0001${labels
+      const key = labels
         .slice(i)
         .map((l) => l.toString('latin1'))
-        .join('\0')}`;
-      const at = this.offsets.get(key);
+        .join('\0');
+      const at = offsets.get(key);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
         return;
       }
-      if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) this.offsets.set(key, this.pos);
+      if (this.registering && this.pos < 0x4000 && at === undefined && (!wholeOnly || i === 0)) offsets.set(key, this.pos);
       const label = labels[i]!;
       if (label.length === 0 || label.length > MAX_LABEL) throw new UnencodableName(name);
       this.u8(label.length);
@@ -179,16 +318,28 @@ class Writer {
   }
 }
 
-/** sameSuffix compares name[start, end) with a suffix written before, exactly. */
-function sameSuffix(s: Suffix, name: string, start: number, end: number): boolean {
-  const length = end - start;
-  if (s.end - s.start !== length) return false;
-  for (let i = 0; i < length; i++) if (s.name.charCodeAt(s.start + i) !== name.charCodeAt(start + i)) return false;
-  return true;
-}
-
+/** typeCode is a record's TYPE. A switch: looking the mnemonic up in the enum object cost a few hundred instructions a record. */
 function typeCode(rr: Rr): number {
-  return RRType[rr.type];
+  switch (rr.type) {
+    case 'A':
+      return RRType.A;
+    case 'AAAA':
+      return RRType.AAAA;
+    case 'SRV':
+      return RRType.SRV;
+    case 'TXT':
+      return RRType.TXT;
+    case 'PTR':
+      return RRType.PTR;
+    case 'CNAME':
+      return RRType.CNAME;
+    case 'NS':
+      return RRType.NS;
+    case 'MX':
+      return RRType.MX;
+    case 'SOA':
+      return RRType.SOA;
+  }
 }
 
 function writeAddress(w: Writer, address: string, v4: boolean): void {
@@ -260,7 +411,9 @@ function writeRecord(w: Writer, rr: Rr): void {
       w.u32(rr.minimum);
       break;
   }
-  w.buf.writeUInt16BE(w.pos - lengthAt - 2, lengthAt);
+  const length = w.pos - lengthAt - 2;
+  w.buf[lengthAt] = length >>> 8;
+  w.buf[lengthAt + 1] = length & 0xff;
 }
 
 /**
@@ -275,10 +428,28 @@ export interface AnswerLayout {
 
 /**
  * encodeMessage writes a response. It throws MessageTooLarge past 65535 bytes. With
- * ends, it fills in where the answer section starts, then where each record ends:
- * answers, authority, additional.
+ * ends, it fills in where the answer section starts, then where each record ends
+ * (answers, authority, additional), then where the message ends.
  */
 export function encodeMessage(msg: Message, layout?: AnswerLayout, ends?: number[]): Buffer {
+  return copyOut(encodeInto(msg, layout, ends));
+}
+
+/** encodeWithin is encodeMessage for a reply of at most limit bytes: undefined when longer (ends still filled in). */
+export function encodeWithin(msg: Message, limit: number, layout?: AnswerLayout, ends?: number[]): Buffer | undefined {
+  const length = encodeInto(msg, layout, ends);
+  return length <= limit ? copyOut(length) : undefined;
+}
+
+/** copyOut copies the message just encoded out of the scratch buffer. */
+function copyOut(length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  scratch.copy(out, 0, 0, length);
+  return out;
+}
+
+/** encodeInto writes msg into the scratch buffer and returns its length. */
+function encodeInto(msg: Message, layout: AnswerLayout | undefined, ends: number[] | undefined): number {
   const w = new Writer();
   const h = msg.header;
   w.u16(h.id);
@@ -334,5 +505,6 @@ export function encodeMessage(msg: Message, layout?: AnswerLayout, ends?: number
     w.u16(msg.edns.dnssecOk ? 0x8000 : 0);
     w.u16(0);
   }
-  return Buffer.from(w.buf.subarray(0, w.pos));
+  ends?.push(w.pos);
+  return w.pos;
 }

@@ -3,66 +3,86 @@
 // Ours: rather than cutting silently, answers are dropped from the end one by one,
 // ADDITIONAL keeps only the glue of the answers left, and TC is set so that the
 // client retries over TCP and gets everything (RFC 2181 §9).
-import { encodeMessage, MessageTooLarge, type AnswerLayout, type Message } from './encode.js';
+import { encodeMessage, encodeWithin, MessageTooLarge, type AnswerLayout, type Message } from './encode.js';
 import { targetOf } from './records.js';
 
-/** encodeAny encodes msg whatever its size; undefined when it cannot fit 65535 bytes. */
-function encodeAny(msg: Message, layout?: AnswerLayout, ends?: number[]): Buffer | undefined {
+/** tryEncode encodes msg if it fits limit bytes; undefined otherwise (ends filled in when it fits 65535). */
+function tryEncode(msg: Message, limit: number, layout?: AnswerLayout, ends?: number[]): Buffer | undefined {
   try {
-    return encodeMessage(msg, layout, ends);
+    return encodeWithin(msg, limit, layout, ends);
   } catch (err) {
     if (err instanceof MessageTooLarge) return undefined;
     throw err;
   }
 }
 
-function tryEncode(msg: Message, limit: number, layout?: AnswerLayout): Buffer | undefined {
-  const wire = encodeAny(msg, layout);
-  return wire !== undefined && wire.length <= limit ? wire : undefined;
+/**
+ * glueOwners says, for each ADDITIONAL record, which answer brings it: the first whose
+ * target is its owner name, or -1 for none. Targets and glue owners are mostly the very
+ * same strings, found in a Map as they are; names are compared lower-cased only when
+ * that fails (lower-casing every name was a tenth of a truncated answer's cost).
+ */
+function glueOwners(msg: Message): Int32Array {
+  const first = new Map<string, number>();
+  for (let k = 0; k < msg.answers.length; k++) {
+    const t = targetOf(msg.answers[k]!);
+    if (t !== undefined && !first.has(t)) first.set(t, k);
+  }
+  let lower: Map<string, number> | undefined;
+  const owners = new Int32Array(msg.additional.length);
+  for (let j = 0; j < owners.length; j++) {
+    const name = msg.additional[j]!.name;
+    let k = first.get(name);
+    if (k === undefined) {
+      if (lower === undefined) {
+        lower = new Map();
+        for (const [t, i] of first) {
+          const l = t.toLowerCase();
+          if (!lower.has(l)) lower.set(l, i);
+        }
+      }
+      k = lower.get(name.toLowerCase());
+    }
+    owners[j] = k ?? -1;
+  }
+  return owners;
 }
 
 /**
  * predictAnswers tells how many answers fit limit, from the sizes of the records in the
- * full encoding (ends: where the answers start, then where each record ends): the
- * header, question, authority and OPT stay; each kept answer brings its own size and,
- * the first time its target is named, its glue's.
+ * full encoding (ends: where the answers start, then where each record ends, then the
+ * message): the header, question, authority and OPT stay; each kept answer brings its
+ * own size and its glue's (owners: glueOwners).
  */
-function predictAnswers(msg: Message, fullLength: number, ends: readonly number[], limit: number): number {
+function predictAnswers(msg: Message, ends: readonly number[], limit: number, owners: Int32Array): number {
   const sizeOf = (record: number): number => ends[record + 1]! - ends[record]!;
   const nAns = msg.answers.length;
   const glueAt = nAns + msg.authority.length;
-  let used = fullLength;
+  let used = ends[ends.length - 1]!;
   for (let i = 0; i < nAns; i++) used -= sizeOf(i);
-  const glue = new Map<string, number>();
-  for (let j = 0; j < msg.additional.length; j++) {
-    used -= sizeOf(glueAt + j);
-    const name = msg.additional[j]!.name.toLowerCase();
-    glue.set(name, (glue.get(name) ?? 0) + sizeOf(glueAt + j));
+  const glueOf = new Int32Array(nAns);
+  for (let j = 0; j < owners.length; j++) {
+    const size = sizeOf(glueAt + j);
+    const owner = owners[j]!;
+    used -= size;
+    if (owner >= 0) glueOf[owner] = glueOf[owner]! + size;
   }
-  const counted = new Set<string>();
   let k = 0;
   for (; k < nAns; k++) {
-    const t = targetOf(msg.answers[k]!)?.toLowerCase();
-    const grow = sizeOf(k) + (t !== undefined && !counted.has(t) ? (glue.get(t) ?? 0) : 0);
+    const grow = sizeOf(k) + glueOf[k]!;
     if (used + grow > limit) break;
     used += grow;
-    if (t !== undefined) counted.add(t);
   }
   return k;
 }
 
-function withAnswers(msg: Message, count: number): Message {
-  const answers = msg.answers.slice(0, count);
-  const targets = new Set<string>();
-  for (const rr of answers) {
-    const t = targetOf(rr);
-    if (t !== undefined) targets.add(t.toLowerCase());
-  }
+/** withAnswers is msg cut to its first count answers and their glue, with TC set. */
+function withAnswers(msg: Message, count: number, owners: Int32Array): Message {
   return {
     ...msg,
     header: { ...msg.header, tc: true },
-    answers,
-    additional: msg.additional.filter((rr) => targets.has(rr.name.toLowerCase())),
+    answers: msg.answers.slice(0, count),
+    additional: msg.additional.filter((_, j) => owners[j]! >= 0 && owners[j]! < count),
   };
 }
 
@@ -72,22 +92,25 @@ function withAnswers(msg: Message, count: number): Message {
  */
 export function fitMessage(msg: Message, limit: number, layout?: AnswerLayout): Buffer {
   const ends: number[] = [];
-  const full = encodeAny(msg, layout, ends);
-  if (full !== undefined && full.length <= limit) return full;
+  const full = tryEncode(msg, limit, layout, ends);
+  if (full !== undefined) return full;
+  // ends is filled in unless the message could not fit 65535 bytes at all.
+  const measured = ends.length === msg.answers.length + msg.authority.length + msg.additional.length + 2;
   // The most answers that fit with their glue. The full encoding's record sizes predict
   // it (a kept record encodes the same alone: glue points at its own answer's target),
   // so one more encoding nearly always settles it; a search below the prediction is the
   // fallback (a plain binary search took four or five encodings on every such miss).
   const n = msg.answers.length;
+  const owners = glueOwners(msg);
   let lo = 0;
-  let hi = full === undefined ? n - 1 : Math.min(n - 1, predictAnswers(msg, full.length, ends, limit));
+  let hi = measured ? Math.min(n - 1, predictAnswers(msg, ends, limit, owners)) : n - 1;
   let best: Buffer | undefined;
   let bestLayout: AnswerLayout | undefined;
   let next = hi;
   while (lo <= hi) {
     const mid = next;
     const attempt: AnswerLayout | undefined = layout ? { starts: [], end: 0 } : undefined;
-    const wire = tryEncode(withAnswers(msg, mid), limit, attempt);
+    const wire = tryEncode(withAnswers(msg, mid, owners), limit, attempt);
     if (wire) {
       best = wire;
       bestLayout = attempt;

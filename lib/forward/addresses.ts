@@ -3,7 +3,7 @@
 // container's only nameserver). Lookups share the forwarder's cache.
 import { randomInt } from 'node:crypto';
 import * as packet from 'dns-packet';
-import type { Answer } from '../answer/answer.js';
+import { withRecords, type Answer } from '../answer/answer.js';
 import { RRType } from '../dns/constants.js';
 import { nameLabels } from '../dns/names.js';
 import { parseQuery } from '../dns/parse.js';
@@ -73,5 +73,5 @@ export async function completeAnswer(forwarder: Forwarder, answer: Answer, outsi
   const glue = (await Promise.all(srv.map((n) => both(n, [RRType.A, RRType.AAAA])))).flat().filter((r) => r.type !== 'CNAME');
   const wanted: (typeof RRType.A | typeof RRType.AAAA)[] = qtype === RRType.AAAA ? [RRType.AAAA] : qtype === RRType.ANY ? [RRType.A, RRType.AAAA] : [RRType.A];
   const chained = qtype === RRType.CNAME ? [] : (await Promise.all(cname.map((n) => both(n, wanted)))).flat();
-  return { ...answer, answers: [...answer.answers, ...chained], additional: [...answer.additional, ...glue] };
+  return withRecords(answer, [...answer.answers, ...chained], answer.authority, [...answer.additional, ...glue], answer.weights);
 }

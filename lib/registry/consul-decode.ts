@@ -1,7 +1,7 @@
 // Consul's JSON, checked field by field and turned into the catalog model. Whatever
 // Consul (or a proxy in front of it) sends, this returns data or throws a ConsulDataError;
 // a single malformed entry is skipped and reported, the rest is kept.
-import type { CatalogNode, Health, Instance } from '../catalog/types.js';
+import { metaIfAny, type CatalogNode, type Health, type Instance } from '../catalog/types.js';
 
 /** ConsulDataError is a response that is not the shape Consul documents. */
 export class ConsulDataError extends Error {
@@ -74,7 +74,7 @@ export function decodeHealthService(body: unknown, onSkip: (why: string) => void
       weights: { passing: weight(w.Passing, 1), warning: weight(w.Warning, 1) },
       priority: 1,
       health: worstHealth(isObject(entry) ? entry.Checks : undefined),
-      nodeMeta: stringMap(node.Meta),
+      nodeMeta: metaIfAny(stringMap(node.Meta)),
     });
   }
   return out;

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { Snapshot } from '../catalog/snapshot.js';
-import { DEFAULT_WEIGHTS, type CatalogNode, type Instance } from '../catalog/types.js';
+import { DEFAULT_WEIGHTS, metaIfAny, type CatalogNode, type Instance } from '../catalog/types.js';
 
 const HOSTNAME = /^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$/i;
 // A service name is one DNS label (labels in front of it are its tag); a node name may have dots.
@@ -161,7 +161,7 @@ export function validateCatalog(data: unknown, datacenter: string): CatalogData 
       weights: { ...DEFAULT_WEIGHTS, ...s.weights },
       priority: s.priority,
       health: s.health,
-      nodeMeta: node.meta,
+      nodeMeta: metaIfAny(node.meta),
     };
   });
   return { nodes: [...nodes.values()], instances };

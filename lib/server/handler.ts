@@ -1,6 +1,6 @@
 // The one pipeline every query goes through, UDP or TCP:
 // scan -> cached bytes; or decode -> check -> route -> lookup and build -> fit -> encode -> cache.
-import { encodableOnly, type Answer } from '../answer/answer.js';
+import { encodableOnly, withRecords, type Answer } from '../answer/answer.js';
 import { OPCODE_QUERY, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { encodeMessage, UnencodableName, type AnswerLayout, type Message } from '../dns/encode.js';
 import { fitMessage } from '../dns/fit.js';
@@ -79,7 +79,7 @@ function overLimit(answer: Answer, limit: number): boolean {
 function limitAddresses(answer: Answer, limit: number): Answer {
   let n = 0;
   const keep = answer.answers.map((rr) => !(rr.type === 'A' || rr.type === 'AAAA') || ++n <= limit);
-  return { ...answer, answers: answer.answers.filter((_, i) => keep[i]), weights: answer.weights?.filter((_, i) => keep[i]) };
+  return withRecords(answer, answer.answers.filter((_, i) => keep[i]), answer.authority, answer.additional, answer.weights?.filter((_, i) => keep[i]));
 }
 
 function formerr(id: number, flags: number): Buffer {

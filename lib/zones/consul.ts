@@ -4,8 +4,8 @@
 import type { Answer } from '../answer/answer.js';
 import { nodata, nxdomain, orNodata, positive } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
-import { nsRecord, soaRecord, type ApexOptions } from '../answer/soa.js';
-import { hasTagBelow, healthy, metaTxt, serviceRecords, untagged, withTag, type HealthPolicy } from '../answer/service.js';
+import { nsRecord, soaEachSecond, soaRecord, type ApexOptions } from '../answer/soa.js';
+import { hasTagBelow, healthy, metaTxt, serviceRecords, TargetNames, untagged, withTag, type HealthPolicy } from '../answer/service.js';
 import { queryDatacenter, scopedDatacenter, type DataKey } from '../catalog/changes.js';
 import { thenLookup, type CatalogNode, type Instance, type Lookup, type QueryResult, type Scope } from '../catalog/types.js';
 import { RRType } from '../dns/constants.js';
@@ -54,9 +54,16 @@ export class ConsulZone implements Zone {
     return { kind: 'static', origin: this.origin };
   }
 
-  private soa(): Rr {
-    return soaRecord(this.apex);
+  /** names holds each datacenter's SRV target names (only datacenters the registry knows are asked for). */
+  private readonly names = new Map<string, TargetNames>();
+
+  private targetNames(dc: string): TargetNames {
+    let names = this.names.get(dc);
+    if (names === undefined) this.names.set(dc, (names = new TargetNames(this.origin, dc)));
+    return names;
   }
+
+  private readonly soa = soaEachSecond(() => soaRecord(this.apex));
 
   resolve(q: ZoneQuery): Lookup<Answer> {
     const parsed = parseConsulName(q.labels);
@@ -112,12 +119,11 @@ export class ConsulZone implements Zone {
     const live = healthy(tagged, this.o);
     const service = all[0]!.service;
     const { answers, additional, weights } = serviceRecords(q.name, q.type, this.o.serviceTtl(service), live, {
-      zone: this.origin,
-      dc,
+      names: this.targetNames(dc),
       // A peer's nodes are not ours to name: its targets are its addresses (.addr names).
       byAddress: scope?.peer !== undefined,
     });
-    return orNodata({ ...positive(answers, additional), weights }, this.soa());
+    return orNodata(positive(answers, additional, weights), this.soa());
   }
 
   /**
@@ -125,9 +131,9 @@ export class ConsulZone implements Zone {
    * the datacenter they came from (after failover), with the query's DNS TTL when it sets one.
    */
   private queryAnswer(q: ZoneQuery, r: QueryResult): Answer {
-    const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { zone: this.origin, dc: r.datacenter, keepOrder: r.near });
+    const { answers, additional, weights } = serviceRecords(q.name, q.type, r.ttl ?? this.o.serviceTtl(r.service), healthy(r.instances, this.o), { names: this.targetNames(r.datacenter), keepOrder: r.near });
     // Sorted near the asker: in that order, for that asker only (never cached, no weighted lead).
-    return orNodata({ ...positive(answers, additional), ...(r.near ? { perClient: true } : { weights }) }, this.soa());
+    return orNodata(r.near ? positive(answers, additional, undefined, true) : positive(answers, additional, weights), this.soa());
   }
 
   private nodeAnswer(q: ZoneQuery, node: CatalogNode | undefined): Answer {

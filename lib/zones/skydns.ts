@@ -3,7 +3,7 @@
 import { nodata, nxdomain, orNodata, positive, type Answer } from '../answer/answer.js';
 import { addressAnswers } from '../answer/address.js';
 import { group, addressRecords, mxRecords, srvRecords, txtRecords, type SkyContext } from '../answer/skydns.js';
-import { soaRecord, type ApexOptions } from '../answer/soa.js';
+import { soaEachSecond, soaRecord, type ApexOptions } from '../answer/soa.js';
 import { RRType } from '../dns/constants.js';
 import { relativeLabels } from '../dns/names.js';
 import type { Rr } from '../dns/records.js';
@@ -54,9 +54,7 @@ export class SkyZone implements Zone {
     return this.o.store.lookup([...labels, ...this.zoneLabels].reverse());
   }
 
-  private soa(): Rr {
-    return soaRecord(this.apex, this.o.soaMinTtl, `ns.dns.${this.origin}`);
-  }
+  private readonly soa = soaEachSecond(() => soaRecord(this.apex, this.o.soaMinTtl, `ns.dns.${this.origin}`));
 
   depends(): DataKey {
     return { kind: 'zone', origin: this.origin };

@@ -120,3 +120,104 @@ t.test('truncation keeps the most answers that fit with their glue, at every lim
   }
   t.equal(checked, 65, 'every limit kept exactly as many answers as fit');
 });
+
+/** mulberry32: a tiny seeded PRNG, so that a failure replays. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+t.test('compression: random messages decode to exactly the names and data encoded', async (t) => {
+  // Names share suffixes, differ only in case, repeat whole (glue under its SRV target,
+  // answers under the question), carry escapes; some messages pass 0x4000 bytes, beyond
+  // which nothing may be pointed at. dns-packet reads every pointer back.
+  const rand = rng(20261130);
+  const int = (n: number): number => Math.floor(rand() * n);
+  const labels = ['web', 'Web', 'node', 'dc1', 'consul', 'a', 'b1', 'service', 'x\\.y', 'sp\\032ce', 'n1', 'N1', 'addr'];
+  const fresh = (): string => `${Array.from({ length: 1 + int(4) }, () => labels[int(labels.length)]).join('.')}.`;
+  let checked = 0;
+  for (let round = 0; round < 300; round++) {
+    const names: string[] = ['q.example.'];
+    const pick = (): string => (rand() < 0.5 ? names[int(names.length)]! : (names[names.length] = fresh()));
+    const record = (): Rr => {
+      const name = pick();
+      switch (int(7)) {
+        case 0:
+          return { name, ttl: 5, type: 'A', address: `10.0.${int(256)}.${int(256)}` };
+        case 1:
+          return { name, ttl: 5, type: 'SRV', priority: 1, weight: int(100), port: 1 + int(65000), target: pick() };
+        case 2:
+          return { name, ttl: 5, type: 'CNAME', target: pick() };
+        case 3:
+          return { name, ttl: 5, type: 'MX', preference: int(50), exchange: pick() };
+        case 4:
+          return { name, ttl: 5, type: 'TXT', strings: [rand() < 0.1 ? 'z'.repeat(2000) : `k=${int(1000)}`] };
+        case 5:
+          return { name, ttl: 5, type: 'SOA', mname: pick(), rname: pick(), serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 };
+        default:
+          return { name, ttl: 5, type: 'PTR', target: pick() };
+      }
+    };
+    const section = (): Rr[] => Array.from({ length: int(12) }, record);
+    const msg: Message = { ...message(section()), authority: section(), additional: section() };
+    // One message in ten starts with 18 KB of text: what follows lies past 0x3fff.
+    if (round % 10 === 0) msg.answers = [...Array.from({ length: 9 }, (): Rr => ({ name: pick(), ttl: 5, type: 'TXT', strings: ['y'.repeat(2000)] })), ...msg.answers];
+    // Glue under SRV targets, as answers carry it.
+    for (const rr of msg.answers) if (rr.type === 'SRV') (msg.additional as Rr[]).push({ name: rr.target, ttl: 5, type: 'A', address: '10.9.9.9' });
+    const wire = encodeMessage(msg);
+    const got = packet.decode(wire);
+    const all = [...msg.answers, ...msg.authority, ...msg.additional];
+    const decoded = [...(got.answers ?? []), ...(got.authorities ?? []), ...(got.additionals ?? [])];
+    // dns-packet reads names without the root dot and without escapes (an escaped dot
+    // reads as a dot: that one distinction is lost here).
+    const plain = (n: string): string => n.replace(/\.$/, '').replace(/\\032/g, ' ').replace(/\\\./g, '.');
+    let same = decoded.length === all.length;
+    all.forEach((rr, i) => {
+      const d = decoded[i] as { name: string; type: string; data: unknown } | undefined;
+      const want = rr.type === 'SRV' ? plain(rr.target) : rr.type === 'CNAME' || rr.type === 'PTR' ? plain(rr.target) : rr.type === 'MX' ? plain(rr.exchange) : rr.type === 'SOA' ? plain(rr.mname) : undefined;
+      const data = d?.data as { target?: string; exchange?: string; mname?: string } | string | undefined;
+      const have = typeof data === 'string' ? data : (data?.target ?? data?.exchange ?? data?.mname);
+      if (!d || d.name !== plain(rr.name) || d.type !== rr.type || (want !== undefined && have !== want)) {
+        same = false;
+        t.fail(`round ${round}, record ${i}: ${rr.type} ${rr.name} ${want ?? ''} decoded as ${d?.type} ${d?.name} ${have ?? ''}`);
+      }
+    });
+    if (same) checked++;
+  }
+  t.equal(checked, 300, 'every message read back as written');
+});
+
+t.test('compression: glue points at its SRV target, answers at the question; the target is written whole', async (t) => {
+  const target = 'n1.node.dc1.consul.';
+  const msg: Message = { ...message([srv(target)]), additional: [{ name: target, ttl: 0, type: 'A', address: '10.0.0.1' }] };
+  const wire = encodeMessage(msg);
+  // header 12 + question (q.example. 11 + 4) = 27; the SRV: owner pointer 2, 10 fixed, 6, target 20 = 38;
+  // the A: owner pointer 2, 10 fixed, 4 = 16.
+  t.equal(wire.length, 27 + 38 + 16, 'owner and glue owner are two-byte pointers');
+  t.same([...wire.subarray(27, 29)], [0xc0, 12], 'the SRV owner points at the question');
+  t.same([...wire.subarray(27 + 38, 27 + 38 + 2)], [0xc0, 27 + 18], 'the glue owner points at the target');
+  t.equal(wire[27 + 18], 2, 'the target is written label by label (RFC 2782)');
+});
+
+t.test('compression: names whose suffix hashes collide are told apart by their bytes', async (t) => {
+  // "aA" and "BB" hash alike (hashed from the right: 31 * 65 + 97 === 31 * 66 + 66), as do names ending in them.
+  const msg: Message = {
+    ...message([
+      { name: 'aA.example.', ttl: 0, type: 'CNAME', target: 'x.aA.example.' },
+      { name: 'BB.example.', ttl: 0, type: 'CNAME', target: 'x.BB.example.' },
+    ]),
+  };
+  const got = packet.decode(encodeMessage(msg));
+  t.same(
+    (got.answers ?? []).map((rr) => [rr.name, (rr as { data: string }).data]),
+    [
+      ['aA.example', 'x.aA.example'],
+      ['BB.example', 'x.BB.example'],
+    ],
+  );
+});

@@ -68,6 +68,11 @@ export class TargetNames {
     return name;
   }
 
+  /** size is how many names are kept. */
+  get size(): number {
+    return this.nodes.size + this.addresses.size;
+  }
+
   /** address names an IP address (the caller has checked it is one). */
   address(ip: string): string {
     let name = this.addresses.get(ip);

@@ -103,10 +103,10 @@ t.test('truncation keeps the most answers that fit with their glue, at every lim
     edns: { udpSize: 1232, dnssecOk: false },
   };
   /** encoded with the first k answers and the glue of their targets. */
-  const withFirst = (k: number): number => {
+  const withFirst = (k: number, relocatable = false): number => {
     const kept = answers.slice(0, k);
     const targets = new Set(kept.map((rr) => (rr as { target: string }).target));
-    return encodeMessage({ ...full, answers: kept, additional: additional.filter((rr) => targets.has(rr.name)) }).length;
+    return encodeMessage({ ...full, answers: kept, additional: additional.filter((rr) => targets.has(rr.name)) }, relocatable ? { starts: [], end: 0 } : undefined).length;
   };
   let checked = 0;
   for (let limit = 200; limit <= 2600; limit += 37) {
@@ -119,6 +119,37 @@ t.test('truncation keeps the most answers that fit with their glue, at every lim
     else checked++;
   }
   t.equal(checked, 65, 'every limit kept exactly as many answers as fit');
+
+  // Relocatable, as the answer cache asks: the same counts, and the kept records, moved
+  // about, still read back: nothing after them points into them (a cut writes only what
+  // follows the answers again).
+  let relocated = 0;
+  for (let limit = 200; limit <= 2600; limit += 37) {
+    let most = 0;
+    while (most < answers.length && withFirst(most + 1, true) <= limit) most++;
+    const layout = { starts: [] as number[], end: 0 };
+    const wire = fitMessage(full, limit, layout);
+    const got = packet.decode(wire);
+    const kept = (got.answers ?? []).length;
+    if (kept !== most || layout.starts.length !== kept || wire.length > limit) {
+      t.fail(`limit ${limit}: ${kept} answers, ${layout.starts.length} in the layout, ${most} fit, ${wire.length} bytes`);
+      continue;
+    }
+    if (kept < 2) {
+      relocated++;
+      continue;
+    }
+    // Rotate the answer records by one and read the message again.
+    const first = wire.subarray(layout.starts[0]!, layout.starts[1]!);
+    const rest = wire.subarray(layout.starts[1]!, layout.end);
+    const rotated = Buffer.concat([wire.subarray(0, layout.starts[0]!), rest, first, wire.subarray(layout.end)]);
+    const again = packet.decode(rotated);
+    const targets = (m: typeof got): string[] => (m.answers ?? []).map((rr) => ((rr as { data: { target: string } }).data).target).sort();
+    const glue = (m: typeof got): string[] => (m.additionals ?? []).map((rr) => `${rr.name} ${rr.type}`).sort();
+    if (JSON.stringify(targets(again)) === JSON.stringify(targets(got)) && JSON.stringify(glue(again)) === JSON.stringify(glue(got))) relocated++;
+    else t.fail(`limit ${limit}: rotated answers read back differently`);
+  }
+  t.equal(relocated, 65, 'every relocatable cut kept as many answers as fit and read back rotated');
 });
 
 /** mulberry32: a tiny seeded PRNG, so that a failure replays. */
@@ -187,9 +218,31 @@ t.test('compression: random messages decode to exactly the names and data encode
         t.fail(`round ${round}, record ${i}: ${rr.type} ${rr.name} ${want ?? ''} decoded as ${d?.type} ${d?.name} ${have ?? ''}`);
       }
     });
+    // The same message cut to a random limit, relocatable or not: what is kept reads
+    // back as it was (the cut writes what follows the kept answers again).
+    const limit = 100 + int(wire.length);
+    const layout = rand() < 0.5 ? { starts: [] as number[], end: 0 } : undefined;
+    let cutGot: ReturnType<typeof packet.decode> | undefined;
+    try {
+      cutGot = packet.decode(fitMessage(msg, limit, layout));
+    } catch (err) {
+      same = false;
+      t.fail(`round ${round}, cut to ${limit}: ${String(err)}`);
+    }
+    const key = (rr: { name: string; type: string }): string => `${rr.type} ${plain(rr.name)}`;
+    const keyOf = (rr: { name: string; type: string }): string => `${rr.type} ${rr.name}`;
+    if (cutGot && (cutGot.answers ?? []).some((rr, i) => keyOf(rr) !== key(msg.answers[i]!))) {
+      same = false;
+      t.fail(`round ${round}, cut to ${limit}: answers differ`);
+    }
+    const originals = new Set(msg.additional.map(key));
+    if (cutGot && (cutGot.additionals ?? []).some((rr) => !originals.has(keyOf(rr)))) {
+      same = false;
+      t.fail(`round ${round}, cut to ${limit}: an additional record not in the message`);
+    }
     if (same) checked++;
   }
-  t.equal(checked, 300, 'every message read back as written');
+  t.equal(checked, 300, 'every message read back as written, whole and cut');
 });
 
 t.test('compression: glue points at its SRV target, answers at the question; the target is written whole', async (t) => {

@@ -72,6 +72,13 @@ const slotOffset = new Int32Array(SLOTS);
 const slotStamp = new Int32Array(SLOTS);
 let stamp = 0;
 /**
+ * registered lists the slots filled for this message, so that a cut (encodeCut) can
+ * retire those past it. At most SLOTS / 2 are filled, which keeps the table at most half
+ * full even when a cut message is written on after the cut.
+ */
+const registered = new Int32Array(SLOTS / 2);
+let registeredCount = 0;
+/**
  * wholeNames maps a name (the very string) to where it was written whole: an answer's
  * owner is the question's name and glue's owner its SRV target, the same strings, which
  * a Map finds by the hash the string keeps, without reading its characters again.
@@ -86,7 +93,11 @@ function newStamp(): void {
   }
   // A new Map costs less than clearing one (V8 allocates a new table either way).
   if (wholeNames.size > 0) wholeNames = new Map();
+  registeredCount = 0;
 }
+
+/** RETIRED is the hash of a slot retired by a cut: no hash computed equals it, and the slot still continues its probe chain. */
+const RETIRED = -1;
 
 /**
  * wireEquals compares name[start, end) (plain: labels between dots) with the name
@@ -159,11 +170,24 @@ class Writer {
 
   /** remember makes the suffix written at offset (by default: about to be written at pos) a pointer target. */
   private remember(hash: number, offset = this.pos): void {
+    if (registeredCount === registered.length) return; // full: the name is written, not pointed at later
     let i = hash & (SLOTS - 1);
     while (slotStamp[i] === stamp) i = (i + 1) & (SLOTS - 1);
     slotStamp[i] = stamp;
     slotHash[i] = hash;
     slotOffset[i] = offset;
+    registered[registeredCount++] = i;
+  }
+
+  /** rewind goes back to offset, to write on from there: every pointer target at or past it is forgotten. */
+  rewind(offset: number): void {
+    this.pos = offset;
+    for (let r = 0; r < registeredCount; r++) {
+      const i = registered[r]!;
+      if (slotOffset[i]! >= offset) slotHash[i] = RETIRED;
+    }
+    for (const [name, at] of wholeNames) if (at >= offset) wholeNames.delete(name);
+    if (this.offsets) for (const [key, at] of this.offsets) if (at >= offset) this.offsets.delete(key);
   }
 
   /**
@@ -486,12 +510,19 @@ function encodeInto(msg: Message, layout: AnswerLayout | undefined, ends: number
     ends?.push(w.pos);
   }
   if (layout) layout.end = w.pos;
+  writeTail(w, msg, msg.additional, ends);
+  last = ends ? { msg, writer: w, ends, intact: ends[msg.answers.length]!, starts: layout?.starts } : undefined;
+  return w.pos;
+}
+
+/** writeTail writes what follows the answers: authority, additional, OPT. */
+function writeTail(w: Writer, msg: Message, additional: readonly Rr[], ends: number[] | undefined): void {
   w.registering = true;
   for (const rr of msg.authority) {
     writeRecord(w, rr);
     ends?.push(w.pos);
   }
-  for (const rr of msg.additional) {
+  for (const rr of additional) {
     writeRecord(w, rr);
     ends?.push(w.pos);
   }
@@ -500,11 +531,51 @@ function encodeInto(msg: Message, layout: AnswerLayout | undefined, ends: number
     w.u8(0);
     w.u16(RRType.OPT);
     w.u16(msg.edns.udpSize);
-    w.u8(h.rcode >> 4);
+    w.u8(msg.header.rcode >> 4);
     w.u8(0);
     w.u16(msg.edns.dnssecOk ? 0x8000 : 0);
     w.u16(0);
   }
   ends?.push(w.pos);
-  return w.pos;
 }
+
+/**
+ * last is the message most recently encoded with its ends, and how far its answers are
+ * still as written (a cut writes over what followed): what encodeCut works on.
+ */
+let last: { msg: Message; writer: Writer; ends: readonly number[]; intact: number; starts: number[] | undefined } | undefined;
+
+/**
+ * encodeCut is msg, which encodeWithin has just encoded with ends, cut to its first
+ * count answers and the given additional records, with TC set; undefined when over
+ * limit. The header, question and kept answers stay as they were written; only what
+ * follows them is written again, with pointers into what stays. Relocatable answers
+ * (layout) stay relocatable: layout is cut to them. When msg is not what was last
+ * encoded, or its answers were written over by an earlier cut to fewer, it is encoded
+ * anew.
+ */
+export function encodeCut(msg: Message, count: number, additional: readonly Rr[], limit: number, layout?: AnswerLayout): Buffer | undefined {
+  const cut = last?.msg === msg ? last.ends[count] : undefined;
+  if (last === undefined || cut === undefined || cut > last.intact || (layout !== undefined && last.starts === undefined)) {
+    const h = msg.header;
+    const header = { id: h.id, opcode: h.opcode, aa: h.aa, tc: true, rd: h.rd, ra: h.ra, cd: h.cd, rcode: h.rcode };
+    return encodeWithin({ ...msg, header, answers: msg.answers.slice(0, count), additional }, limit, layout);
+  }
+  const w = last.writer;
+  w.rewind(cut);
+  last.intact = cut;
+  writeTail(w, msg, additional, undefined);
+  const buf = w.buf;
+  buf[2] = buf[2]! | 0x02; // TC
+  buf[6] = count >>> 8;
+  buf[7] = count & 0xff;
+  const arcount = additional.length + (msg.edns ? 1 : 0);
+  buf[10] = arcount >>> 8;
+  buf[11] = arcount & 0xff;
+  if (layout) {
+    layout.starts = last.starts!.slice(0, count);
+    layout.end = cut;
+  }
+  return w.pos <= limit ? copyOut(w.pos) : undefined;
+}
+

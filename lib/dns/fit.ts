@@ -3,13 +3,23 @@
 // Ours: rather than cutting silently, answers are dropped from the end one by one,
 // ADDITIONAL keeps only the glue of the answers left, and TC is set so that the
 // client retries over TCP and gets everything (RFC 2181 §9).
-import { encodeMessage, encodeWithin, MessageTooLarge, type AnswerLayout, type Message } from './encode.js';
-import { targetOf } from './records.js';
+import { encodeCut, encodeMessage, encodeWithin, MessageTooLarge, type AnswerLayout, type Message } from './encode.js';
+import { targetOf, type Rr } from './records.js';
 
 /** tryEncode encodes msg if it fits limit bytes; undefined otherwise (ends filled in when it fits 65535). */
 function tryEncode(msg: Message, limit: number, layout?: AnswerLayout, ends?: number[]): Buffer | undefined {
   try {
     return encodeWithin(msg, limit, layout, ends);
+  } catch (err) {
+    if (err instanceof MessageTooLarge) return undefined;
+    throw err;
+  }
+}
+
+/** tryCut is encodeCut, undefined where the cut message cannot fit 65535 bytes either. */
+function tryCut(msg: Message, count: number, additional: readonly Rr[], limit: number, layout?: AnswerLayout): Buffer | undefined {
+  try {
+    return encodeCut(msg, count, additional, limit, layout);
   } catch (err) {
     if (err instanceof MessageTooLarge) return undefined;
     throw err;
@@ -22,15 +32,15 @@ function tryEncode(msg: Message, limit: number, layout?: AnswerLayout, ends?: nu
  * same strings, found in a Map as they are; names are compared lower-cased only when
  * that fails (lower-casing every name was a tenth of a truncated answer's cost).
  */
-function glueOwners(msg: Message): Int32Array {
+function glueOwners(msg: Message): number[] {
   const first = new Map<string, number>();
   for (let k = 0; k < msg.answers.length; k++) {
     const t = targetOf(msg.answers[k]!);
     if (t !== undefined && !first.has(t)) first.set(t, k);
   }
   let lower: Map<string, number> | undefined;
-  const owners = new Int32Array(msg.additional.length);
-  for (let j = 0; j < owners.length; j++) {
+  const owners: number[] = [];
+  for (let j = 0; j < msg.additional.length; j++) {
     const name = msg.additional[j]!.name;
     let k = first.get(name);
     if (k === undefined) {
@@ -43,7 +53,7 @@ function glueOwners(msg: Message): Int32Array {
       }
       k = lower.get(name.toLowerCase());
     }
-    owners[j] = k ?? -1;
+    owners.push(k ?? -1);
   }
   return owners;
 }
@@ -54,36 +64,33 @@ function glueOwners(msg: Message): Int32Array {
  * message): the header, question, authority and OPT stay; each kept answer brings its
  * own size and its glue's (owners: glueOwners).
  */
-function predictAnswers(msg: Message, ends: readonly number[], limit: number, owners: Int32Array): number {
+function predictAnswers(msg: Message, ends: readonly number[], limit: number, owners: readonly number[]): number {
   const sizeOf = (record: number): number => ends[record + 1]! - ends[record]!;
   const nAns = msg.answers.length;
   const glueAt = nAns + msg.authority.length;
   let used = ends[ends.length - 1]!;
   for (let i = 0; i < nAns; i++) used -= sizeOf(i);
-  const glueOf = new Int32Array(nAns);
+  const glueSize: number[] = new Array<number>(nAns).fill(0);
   for (let j = 0; j < owners.length; j++) {
     const size = sizeOf(glueAt + j);
     const owner = owners[j]!;
     used -= size;
-    if (owner >= 0) glueOf[owner] = glueOf[owner]! + size;
+    if (owner >= 0) glueSize[owner] = glueSize[owner]! + size;
   }
   let k = 0;
   for (; k < nAns; k++) {
-    const grow = sizeOf(k) + glueOf[k]!;
+    const grow = sizeOf(k) + glueSize[k]!;
     if (used + grow > limit) break;
     used += grow;
   }
   return k;
 }
 
-/** withAnswers is msg cut to its first count answers and their glue, with TC set. */
-function withAnswers(msg: Message, count: number, owners: Int32Array): Message {
-  return {
-    ...msg,
-    header: { ...msg.header, tc: true },
-    answers: msg.answers.slice(0, count),
-    additional: msg.additional.filter((_, j) => owners[j]! >= 0 && owners[j]! < count),
-  };
+/** glueOf is the additional records the first count answers bring (owners: glueOwners). */
+function glueOf(msg: Message, count: number, owners: readonly number[]): Rr[] {
+  const additional: Rr[] = [];
+  for (let j = 0; j < owners.length; j++) if (owners[j]! >= 0 && owners[j]! < count) additional.push(msg.additional[j]!);
+  return additional;
 }
 
 /**
@@ -110,7 +117,8 @@ export function fitMessage(msg: Message, limit: number, layout?: AnswerLayout): 
   while (lo <= hi) {
     const mid = next;
     const attempt: AnswerLayout | undefined = layout ? { starts: [], end: 0 } : undefined;
-    const wire = tryEncode(withAnswers(msg, mid, owners), limit, attempt);
+    // The answers kept are still written as they were: only what follows is written again.
+    const wire = tryCut(msg, mid, glueOf(msg, mid, owners), limit, attempt);
     if (wire) {
       best = wire;
       bestLayout = attempt;

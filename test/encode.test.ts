@@ -8,6 +8,7 @@ import { fitMessage } from '../lib/dns/fit.js';
 import { isValidName } from '../lib/dns/names.js';
 import type { Rr } from '../lib/dns/records.js';
 import { LogLimiter } from '../lib/log.js';
+import { rng } from './helpers/rng.js';
 
 const label63 = 'a'.repeat(63);
 const label64 = 'a'.repeat(64);
@@ -151,17 +152,6 @@ t.test('truncation keeps the most answers that fit with their glue, at every lim
   }
   t.equal(relocated, 65, 'every relocatable cut kept as many answers as fit and read back rotated');
 });
-
-/** mulberry32: a tiny seeded PRNG, so that a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('compression: random messages decode to exactly the names and data encoded', async (t) => {
   // Names share suffixes, differ only in case, repeat whole (glue under its SRV target,

@@ -12,17 +12,7 @@ import { AnswerCache } from '../lib/server/answer-cache.js';
 import { testCatalog } from './helpers/catalog.js';
 import { buildQuery, query, type Proto } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
-
-/** mulberry32: a tiny seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const rand = rng(SEED);

@@ -474,6 +474,8 @@ function copyOut(length: number): Buffer {
 
 /** encodeInto writes msg into the scratch buffer and returns its length. */
 function encodeInto(msg: Message, layout: AnswerLayout | undefined, ends: number[] | undefined): number {
+  // Whatever was encoded before is written over now, even if this one fails part way.
+  last = undefined;
   const w = new Writer();
   const h = msg.header;
   w.u16(h.id);

@@ -46,8 +46,8 @@ const MAX_NAMES = 65536;
  * TargetNames makes the SRV target names of one zone and datacenter, and remembers them:
  * `<node>.node.<dc>.<zone>` (lower-cased) for a node, `<hex>.addr.<dc>.<zone>` for an
  * IP. Made once per node or address rather than on every answer (lower-casing and
- * hex-writing them was a tenth of building one), and the same string each time, which
- * the glue below then finds by identity. Emptied whole at MAX_NAMES, so that a churning
+ * hex-writing them showed in profiles of building one), and the same string each time,
+ * which the maps below then find by the hash the string keeps. Emptied whole at MAX_NAMES, so that a churning
  * catalog cannot grow it without bound.
  */
 export class TargetNames {

@@ -342,28 +342,8 @@ class Writer {
   }
 }
 
-/** typeCode is a record's TYPE. A switch: looking the mnemonic up in the enum object cost a few hundred instructions a record. */
 function typeCode(rr: Rr): number {
-  switch (rr.type) {
-    case 'A':
-      return RRType.A;
-    case 'AAAA':
-      return RRType.AAAA;
-    case 'SRV':
-      return RRType.SRV;
-    case 'TXT':
-      return RRType.TXT;
-    case 'PTR':
-      return RRType.PTR;
-    case 'CNAME':
-      return RRType.CNAME;
-    case 'NS':
-      return RRType.NS;
-    case 'MX':
-      return RRType.MX;
-    case 'SOA':
-      return RRType.SOA;
-  }
+  return RRType[rr.type];
 }
 
 function writeAddress(w: Writer, address: string, v4: boolean): void {

@@ -117,22 +117,32 @@ export function metaTxt(name: string, ttl: number, meta: Readonly<Record<string,
 
 /**
  * srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue
- * of their targets. Duplicates are found through maps keyed by strings the catalog and
- * TargetNames already hold (no key is built per instance: that was most of the cost).
+ * of their targets, with a node's meta TXT after its glue: in the order of the answers
+ * that bring them, so that the glue of the first answers comes first (a reply cut to fit
+ * keeps a prefix of it, which dns/encode's cut moves instead of writing again).
+ * Duplicates are found through maps keyed by strings the catalog and TargetNames already
+ * hold: no key is built per instance (that was most of the cost).
  */
 export function srvRecords(owner: string, ttl: number, instances: readonly Instance[], ctx: NameContext): { answers: Rr[]; additional: Rr[] } {
-  const answers: Rr[] = [];
-  const additional: Rr[] = [];
-  // The instances answered so far, by node; the addresses glued so far, by target.
+  // The distinct instances, found by node.
+  const chosen: Instance[] = [];
   const answered = new Map<string, Instance[]>();
-  const glued = new Map<string, string[]>();
-  let meta: Map<string, Rr[]> | undefined;
   for (const i of instances) {
     const address = instanceAddress(i);
     const onNode = answered.get(i.node);
     if (onNode === undefined) answered.set(i.node, [i]);
     else if (onNode.some((o) => o.port === i.port && instanceAddress(o) === address)) continue;
     else onNode.push(i);
+    chosen.push(i);
+  }
+  if (!ctx.keepOrder) shuffle(chosen);
+  const answers: Rr[] = [];
+  const additional: Rr[] = [];
+  // The addresses glued so far, by target; the targets whose node meta is there.
+  const glued = new Map<string, string[]>();
+  let withMeta: Set<string> | undefined;
+  for (const i of chosen) {
+    const address = instanceAddress(i);
     const target = srvTarget(i, ctx);
     const weight = i.health === 'warning' ? i.weights.warning : i.weights.passing;
     answers.push({ name: owner, ttl, type: 'SRV', priority: i.priority, weight, port: i.port, target });
@@ -147,10 +157,12 @@ export function srvRecords(owner: string, ttl: number, instances: readonly Insta
     }
     // A target named by its node carries the node's meta too, as Consul's
     // enable_additional_node_meta_txt (on by default) sends it.
-    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !meta?.has(target)) (meta ??= new Map()).set(target, metaTxt(target, ttl, i.nodeMeta));
+    if (i.address === '' && !ctx.byAddress && i.nodeMeta !== undefined && !withMeta?.has(target)) {
+      (withMeta ??= new Set()).add(target);
+      additional.push(...metaTxt(target, ttl, i.nodeMeta));
+    }
   }
-  if (meta) for (const txt of meta.values()) additional.push(...txt);
-  return { answers: ctx.keepOrder ? answers : shuffle(answers), additional };
+  return { answers, additional };
 }
 
 /** serviceRecords answers qtype for the instances left after filtering; [] means NODATA. Address answers come with each address's weight (the sum of its instances'). */

@@ -118,8 +118,9 @@ export function metaTxt(name: string, ttl: number, meta: Readonly<Record<string,
 /**
  * srvRecords gives one SRV per distinct node+address+port, shuffled, and the A/AAAA glue
  * of their targets, with a node's meta TXT after its glue: in the order of the answers
- * that bring them, so that the glue of the first answers comes first (a reply cut to fit
- * keeps a prefix of it, which dns/encode's cut moves instead of writing again).
+ * that bring them, so that the glue of the first answers comes first. A reply cut to fit
+ * keeps a prefix of it, whose pointers then stay within what is kept, so dns/encode's cut
+ * can move it up rather than encode the reply again.
  * Duplicates are found through maps keyed by strings the catalog and TargetNames already
  * hold: no key is built per instance (that was most of the cost).
  */

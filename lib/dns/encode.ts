@@ -71,14 +71,7 @@ const slotHash = new Int32Array(SLOTS);
 const slotOffset = new Int32Array(SLOTS);
 const slotStamp = new Int32Array(SLOTS);
 let stamp = 0;
-/**
- * registered lists the slots filled for this message, so that a cut (encodeCut) can
- * retire those past it. At most SLOTS / 2 are filled, which keeps the table at most half
- * full even when a cut message is written on after the cut.
- */
-const registered = new Int32Array(SLOTS / 2);
-let registeredCount = 0;
-/** pointerAt lists where this message's compression pointers are written (up to its size; past it, no cut moves records). */
+/** pointerAt lists where this message's compression pointers are written, in order (up to its size; past it, no cut moves records). */
 const pointerAt = new Int32Array(4096);
 let pointerCount = 0;
 /**
@@ -96,12 +89,8 @@ function newStamp(): void {
   }
   // A new Map costs less than clearing one (V8 allocates a new table either way).
   if (wholeNames.size > 0) wholeNames = new Map();
-  registeredCount = 0;
   pointerCount = 0;
 }
-
-/** RETIRED is the hash of a slot retired by a cut: no hash computed equals it, and the slot still continues its probe chain. */
-const RETIRED = -1;
 
 /**
  * wireEquals compares name[start, end) (plain: labels between dots) with the name
@@ -181,24 +170,11 @@ class Writer {
 
   /** remember makes the suffix written at offset (by default: about to be written at pos) a pointer target. */
   private remember(hash: number, offset = this.pos): void {
-    if (registeredCount === registered.length) return; // full: the name is written, not pointed at later
     let i = hash & (SLOTS - 1);
     while (slotStamp[i] === stamp) i = (i + 1) & (SLOTS - 1);
     slotStamp[i] = stamp;
     slotHash[i] = hash;
     slotOffset[i] = offset;
-    registered[registeredCount++] = i;
-  }
-
-  /** rewind goes back to offset, to write on from there: every pointer target at or past it is forgotten. */
-  rewind(offset: number): void {
-    this.pos = offset;
-    for (let r = 0; r < registeredCount; r++) {
-      const i = registered[r]!;
-      if (slotOffset[i]! >= offset) slotHash[i] = RETIRED;
-    }
-    for (const [name, at] of wholeNames) if (at >= offset) wholeNames.delete(name);
-    if (this.offsets) for (const [key, at] of this.offsets) if (at >= offset) this.offsets.delete(key);
   }
 
   /**
@@ -526,24 +502,19 @@ function encodeInto(msg: Message, layout: AnswerLayout | undefined, ends: number
     ends?.push(w.pos);
   }
   if (layout) layout.end = w.pos;
-  writeTail(w, msg, msg.additional, ends);
-  last = ends ? { msg, writer: w, ends, intact: ends[msg.answers.length]!, starts: layout?.starts } : undefined;
-  return w.pos;
-}
-
-/** writeTail writes what follows the answers: authority, additional, OPT. */
-function writeTail(w: Writer, msg: Message, additional: readonly Rr[], ends: number[] | undefined): void {
   w.registering = true;
   for (const rr of msg.authority) {
     writeRecord(w, rr);
     ends?.push(w.pos);
   }
-  for (const rr of additional) {
+  for (const rr of msg.additional) {
     writeRecord(w, rr);
     ends?.push(w.pos);
   }
   writeOpt(w, msg);
   ends?.push(w.pos);
+  last = ends ? { msg, writer: w, ends, starts: layout?.starts } : undefined;
+  return w.pos;
 }
 
 /** writeOpt writes the OPT record when the query had one. */
@@ -560,72 +531,98 @@ function writeOpt(w: Writer, msg: Message): void {
 }
 
 /**
- * moveTail is the cheap cut: when the additional records kept are the message's first
- * ones (glue in the order of the answers bringing it, as srvRecords gives it), the
- * authority and those records are moved as written to follow the kept answers, and the
- * pointers among them that point into what moved are moved with it. False, with
- * nothing changed, when one of them points into a dropped answer or more pointers were
- * written than noted.
+ * last is the message most recently encoded with its ends (where each record ends), while
+ * the scratch buffer still holds it as encoded: what encodeCut works on.
  */
-function moveTail(w: Writer, msg: Message, ends: readonly number[], cut: number, additional: readonly Rr[]): boolean {
+let last: { msg: Message; writer: Writer; ends: readonly number[]; starts: number[] | undefined } | undefined;
+
+/** patchAt and patchTo hold a cut's pointer changes until all are known to be possible. */
+const patchAt = new Int32Array(pointerAt.length);
+const patchTo = new Int32Array(pointerAt.length);
+
+/**
+ * moveRecords makes, in place, the message last encoded into its cut: the first count
+ * answers stay as written, and the records kept after them (the authority, then
+ * `additional`, an ordered subset of the message's additional records) are moved to follow
+ * them, with every pointer into a moved record moved along; then OPT. False, with nothing
+ * changed, when a kept record points into a record dropped (another encoding is needed)
+ * or more pointers were written than noted.
+ */
+function moveRecords(w: Writer, msg: Message, ends: readonly number[], count: number, additional: readonly Rr[]): boolean {
   if (pointerCount > pointerAt.length) return false;
-  const kept = additional.length;
-  for (let j = 0; j < kept; j++) if (additional[j] !== msg.additional[j]) return false;
-  const n = msg.answers.length;
-  const from = ends[n]!;
-  const to = ends[n + msg.authority.length + kept]!;
+  const first = msg.answers.length; // the first record after the answers
+  const glueAt = first + msg.authority.length;
+  const total = glueAt + msg.additional.length;
+  // Record r spans [ends[r], ends[r + 1]); moved[r - first] is where it goes if kept, else -1.
+  const moved = new Int32Array(total - first).fill(-1);
+  const cut = ends[count]!;
+  let to = cut;
+  const keep = (r: number): void => {
+    moved[r - first] = to;
+    to += ends[r + 1]! - ends[r]!;
+  };
+  for (let r = first; r < glueAt; r++) keep(r);
+  let j = 0;
+  for (const rr of additional) {
+    while (j < msg.additional.length && msg.additional[j] !== rr) j++;
+    if (j === msg.additional.length) return false;
+    keep(glueAt + j++);
+  }
+  // Every pointer written in a kept record, in order (a cursor over the records), whose
+  // target lies past the kept answers must point into a kept record, which it follows.
   const buf = w.buf;
-  const targetAt = (at: number): number => ((buf[at]! & 0x3f) << 8) | buf[at + 1]!;
+  const tail = ends[first]!;
+  let patches = 0;
+  let holder = first;
   for (let p = 0; p < pointerCount; p++) {
     const at = pointerAt[p]!;
-    if (at >= from && at < to && targetAt(at) >= cut && targetAt(at) < from) return false;
+    if (at < tail) continue;
+    while (ends[holder + 1]! <= at) holder++;
+    if (moved[holder - first]! < 0) continue;
+    const target = ((buf[at]! & 0x3f) << 8) | buf[at + 1]!;
+    if (target < cut) continue;
+    if (target < tail) return false;
+    // The record holding the target: a binary search of ends.
+    let lo = first;
+    let hi = holder;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ends[mid]! <= target) lo = mid;
+      else hi = mid - 1;
+    }
+    if (moved[lo - first]! < 0) return false;
+    patchAt[patches] = at;
+    patchTo[patches++] = moved[lo - first]! + target - ends[lo]!;
   }
-  const delta = from - cut;
-  for (let p = 0; p < pointerCount; p++) {
-    const at = pointerAt[p]!;
-    if (at < from || at >= to || targetAt(at) < from) continue;
-    const moved = targetAt(at) - delta;
-    buf[at] = 0xc0 | (moved >>> 8);
-    buf[at + 1] = moved & 0xff;
+  for (let p = 0; p < patches; p++) {
+    buf[patchAt[p]!] = 0xc0 | (patchTo[p]! >>> 8);
+    buf[patchAt[p]! + 1] = patchTo[p]! & 0xff;
   }
-  buf.copyWithin(cut, from, to);
-  w.pos = cut + (to - from);
+  // Each kept record moves towards the start, never over one still to move.
+  for (let r = first; r < total; r++) if (moved[r - first]! >= 0) buf.copyWithin(moved[r - first]!, ends[r]!, ends[r + 1]!);
+  w.pos = to;
   writeOpt(w, msg);
   return true;
 }
 
 /**
- * last is the message most recently encoded with its ends, and how far its answers are
- * still as written (a cut writes over what followed): what encodeCut works on.
- */
-let last: { msg: Message; writer: Writer; ends: readonly number[]; intact: number; starts: number[] | undefined } | undefined;
-
-/**
  * encodeCut is msg, which encodeWithin has just encoded with ends, cut to its first
- * count answers and the given additional records, with TC set; undefined when over
- * limit. The header, question and kept answers stay as they were written; only what
- * follows them is written again, with pointers into what stays. Relocatable answers
- * (layout) stay relocatable: layout is cut to them. When msg is not what was last
- * encoded, or its answers were written over by an earlier cut to fewer, it is encoded
- * anew.
+ * count answers and the given additional records (an ordered subset of its own), with TC
+ * set; undefined when over limit. The header, question and kept answers stay as they
+ * were written and the records kept after them are moved up (moveRecords); when that
+ * cannot be done, or msg is not what was last encoded, the cut message is encoded anew.
+ * Relocatable answers (layout) stay relocatable: layout is cut to them.
  */
 export function encodeCut(msg: Message, count: number, additional: readonly Rr[], limit: number, layout?: AnswerLayout): Buffer | undefined {
-  const cut = last?.msg === msg ? last.ends[count] : undefined;
-  if (last === undefined || cut === undefined || cut > last.intact || (layout !== undefined && last.starts === undefined)) {
+  const was = last;
+  // Whatever happens, the scratch buffer will no longer hold msg as encoded.
+  last = undefined;
+  if (was === undefined || was.msg !== msg || (layout !== undefined && was.starts === undefined) || !moveRecords(was.writer, msg, was.ends, count, additional)) {
     const h = msg.header;
     const header = { id: h.id, opcode: h.opcode, aa: h.aa, tc: true, rd: h.rd, ra: h.ra, cd: h.cd, rcode: h.rcode };
     return encodeWithin({ ...msg, header, answers: msg.answers.slice(0, count), additional }, limit, layout);
   }
-  const w = last.writer;
-  const starts = last.starts;
-  if (moveTail(w, msg, last.ends, cut, additional)) {
-    // What followed the answers has moved: a further cut of this message starts afresh.
-    last = undefined;
-  } else {
-    w.rewind(cut);
-    last.intact = cut;
-    writeTail(w, msg, additional, undefined);
-  }
+  const w = was.writer;
   const buf = w.buf;
   buf[2] = buf[2]! | 0x02; // TC
   buf[6] = count >>> 8;
@@ -634,9 +631,8 @@ export function encodeCut(msg: Message, count: number, additional: readonly Rr[]
   buf[10] = arcount >>> 8;
   buf[11] = arcount & 0xff;
   if (layout) {
-    layout.starts = starts!.slice(0, count);
-    layout.end = cut;
+    layout.starts = was.starts!.slice(0, count);
+    layout.end = was.ends[count]!;
   }
   return w.pos <= limit ? copyOut(w.pos) : undefined;
 }
-

@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../lib/log.js';
 import { ConsulRegistry } from '../lib/registry/consul.js';
 import { ConsulKvMirror } from '../lib/registry/consul-kv.js';
 import { RegistratorRegistry } from '../lib/registry/registrator.js';
-import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { registrySuite, syncKeys, type CatalogInput } from './conformance/registry-suite.js';
 import { buildQuery, flood, query } from './helpers/client.js';
 import { ConsulStandin, consulPut } from './helpers/consul-standin.js';
 import { eventually, expect } from './helpers/eventually.js';
@@ -113,7 +113,7 @@ t.test('conformance: Registrator\'s consulkv layout, from the KV store', async (
         mirror: { name: 'consul-kv', create: (sink, log) => new ConsulKvMirror({ consul: { url: consul.url, token: undefined, caFile: undefined, certFile: undefined, keyFile: undefined, waitMs: 10000, timeoutMs: 1000 }, prefix }, sink, log) },
       });
       await r.start();
-      let previous = new Set<string>();
+      let previous: ReadonlyMap<string, string> = new Map();
       return {
         registry: r,
         datacenter: 'dc1',
@@ -123,9 +123,10 @@ t.test('conformance: Registrator\'s consulkv layout, from the KV store', async (
             const ip = s.address || c.nodes.find((x) => x.name === s.node)!.address;
             next.set(`${prefix}/${s.name}/${s.id}`, ip.includes(':') ? `[${ip}]:${s.port}` : `${ip}:${s.port}`);
           }
-          for (const k of previous) if (!next.has(k)) await fetch(`${consul.url}/v1/kv/${k}`, { method: 'DELETE' });
-          for (const [k, v] of next) await fetch(`${consul.url}/v1/kv/${k}`, { method: 'PUT', body: v });
-          previous = new Set(next.keys());
+          previous = await syncKeys(previous, next, {
+            remove: (k) => fetch(`${consul.url}/v1/kv/${k}`, { method: 'DELETE' }),
+            put: (k, v) => fetch(`${consul.url}/v1/kv/${k}`, { method: 'PUT', body: v }),
+          });
         },
         close: () => r.stop(),
       };

@@ -8,7 +8,7 @@ import { silentLogger } from '../lib/log.js';
 import { EtcdV3Mirror } from '../lib/registry/etcd-v3.js';
 import { RegistratorRegistry } from '../lib/registry/registrator.js';
 import type { EtcdConnection } from '../lib/registry/etcd-mirror.js';
-import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { registrySuite, syncKeys, type CatalogInput } from './conformance/registry-suite.js';
 import { query } from './helpers/client.js';
 import { EtcdServer } from './helpers/etcd.js';
 import { freePort } from './helpers/ports.js';
@@ -50,22 +50,15 @@ for (const api of ['v3', 'v2'] as const) {
         const prefix = `/registrator/${api}${n++}`;
         const r = new RegistratorRegistry({ connection: connection(), api, prefix, datacenter: 'dc1', log: silentLogger });
         await r.start();
-        let previous = new Map<string, string>();
+        let previous: ReadonlyMap<string, string> = new Map();
         return {
           registry: r,
           datacenter: 'dc1',
           set: async (c) => {
-            const next = registratorKeys(prefix, c);
-            for (const k of previous.keys()) {
-              if (next.has(k)) continue;
-              if (api === 'v3') await etcd.v3.delete().key(k);
-              else await etcd.v2Delete(k);
-            }
-            for (const [k, v] of next) {
-              if (api === 'v3') await etcd.v3.put(k).value(v);
-              else await etcd.v2Set(k, v, 30);
-            }
-            previous = next;
+            previous = await syncKeys(previous, registratorKeys(prefix, c), {
+              remove: (k) => (api === 'v3' ? etcd.v3.delete().key(k).exec() : etcd.v2Delete(k)),
+              put: (k, v) => (api === 'v3' ? etcd.v3.put(k).value(v).exec() : etcd.v2Set(k, v, 30)),
+            });
           },
           close: () => r.stop(),
         };

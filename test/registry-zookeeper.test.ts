@@ -10,7 +10,7 @@ import { silentLogger } from '../lib/log.js';
 import { RegistratorRegistry } from '../lib/registry/registrator.js';
 import { ZK_LAYOUTS, type ZkLayoutName } from '../lib/registry/zk-layouts.js';
 import { ZkMirror } from '../lib/registry/zookeeper.js';
-import { registrySuite, type CatalogInput } from './conformance/registry-suite.js';
+import { registrySuite, syncKeys, type CatalogInput } from './conformance/registry-suite.js';
 import { query, type Proto } from './helpers/client.js';
 import { eventually, expect } from './helpers/eventually.js';
 import { capturingLogger, startServer, type TestServer } from './helpers/server.js';
@@ -419,16 +419,18 @@ for (const layout of ['registrator', 'curator'] as const) {
           mirror: { name: 'zookeeper', create: (sink, log) => new ZkMirror(connection, base, sink, log) },
         });
         await r.start();
-        let previous = new Map<string, string>();
+        let previous: ReadonlyMap<string, string> = new Map();
         return {
           registry: r,
           datacenter: 'dc1',
           set: async (c) => {
             const next = new Map<string, string>();
             for (const s of c.services) next.set(`${base}/${s.name}/${s.id}`, bodies[layout](s, s.address || c.nodes.find((x) => x.name === s.node)!.address));
-            for (const path of previous.keys()) if (!next.has(path)) await w.remove(path);
-            for (const [path, body] of next) if (previous.get(path) !== body) await (previous.has(path) ? w.setData(path, body) : w.ephemeral(path, body));
-            previous = next;
+            previous = await syncKeys(previous, next, {
+              remove: (path) => w.remove(path),
+              // An unchanged znode is left alone; a changed one gets new data, a new one is created.
+              put: async (path, body, before) => (before === body ? undefined : before !== undefined ? w.setData(path, body) : w.ephemeral(path, body)),
+            });
           },
           close: async () => {
             await r.stop();

@@ -21,6 +21,23 @@ export interface CatalogInput {
   }[];
 }
 
+/** KeyStore is how a key-value harness writes its keys; put hears the value the key had before, if any. */
+export interface KeyStore {
+  remove(key: string): PromiseLike<unknown>;
+  put(key: string, value: string, before: string | undefined): PromiseLike<unknown>;
+}
+
+/**
+ * syncKeys makes a key-value store hold exactly next, given what it held before: the
+ * keys gone are removed, then every key of next is put. It returns next, the store's
+ * content for the following call.
+ */
+export async function syncKeys(before: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>, store: KeyStore): Promise<ReadonlyMap<string, string>> {
+  for (const key of before.keys()) if (!next.has(key)) await store.remove(key);
+  for (const [key, value] of next) await store.put(key, value, before.get(key));
+  return next;
+}
+
 /** Harness is one backend set up for the suite. */
 export interface Harness {
   registry: Registry;
